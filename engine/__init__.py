@@ -1,0 +1,1 @@
+"""The pure core: tile geometry, masks, seams, game rules, generator providers."""

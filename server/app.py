@@ -1,0 +1,88 @@
+"""The Starlette application: routes, middleware and the lifespan that owns every resource."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.responses import FileResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from server import auth, health
+from server.envelope import EXCEPTION_HANDLERS
+from server.metrics import Metrics
+from server.middleware import OriginGuard, RequestContext
+from server.ratelimit import RateLimiter
+from server.services import Services
+from server.settings import Settings
+from storage import Database, EmbeddedPostgres, LocalBlobStore, database
+
+__all__ = ["create_app", "CLIENT_DIR"]
+
+log = logging.getLogger(__name__)
+
+CLIENT_DIR = Path(__file__).resolve().parent.parent / "client"
+
+
+async def open_database(settings: Settings, stack: AsyncExitStack) -> Database:
+    """The pool, on DATABASE_URL or on an embedded server that stops with the stack; migrated."""
+    dsn = settings.database_url
+    if not dsn:
+        embedded = EmbeddedPostgres(settings.data_dir / "pg")
+        dsn = await asyncio.to_thread(embedded.start)
+        stack.callback(embedded.stop)
+    db = await stack.enter_async_context(
+        Database(dsn, min_size=settings.db_pool_min, max_size=settings.db_pool_max)
+    )
+    async with db.acquire() as conn:
+        version = await database.migrate(conn)
+    log.info("database ready at schema version %s", version)
+    return db
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings()
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette):
+        async with AsyncExitStack() as stack:
+            db = await open_database(settings, stack)
+            blobs = await stack.enter_async_context(LocalBlobStore(settings.blob_dir))
+            metrics.track_pool(db.size, db.idle)
+            app.state.services = Services(
+                settings=settings,
+                db=db,
+                blobs=blobs,
+                metrics=metrics,
+                auth_by_address=RateLimiter(settings.auth_attempts_per_address),
+                auth_by_email=RateLimiter(settings.auth_attempts_per_email),
+            )
+            yield
+
+    async def index(request):
+        return FileResponse(CLIENT_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+    routes = [
+        Route("/", index, methods=["GET"]),
+        *auth.routes,
+        *health.routes,
+        Mount("/client", StaticFiles(directory=CLIENT_DIR), name="client"),
+    ]
+    middleware = [
+        Middleware(RequestContext, metrics=metrics),
+        Middleware(
+            OriginGuard, public_url=settings.public_url, development=not settings.production
+        ),
+    ]
+    return Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=lifespan,
+    )

@@ -1,0 +1,144 @@
+"""Accounts: sign up, sign in, sign out, and who am I."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from pydantic import field_validator
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from server.services import Services
+from server.sessions import current_user, end_session, start_session
+from server.validation import Body, Text, read_json
+from storage import Forbidden, NotSignedIn, accounts, credits
+
+__all__ = ["routes", "password_hasher"]
+
+# argon2-cffi's defaults are argon2id with the RFC 9106 low-memory profile.
+password_hasher = PasswordHasher()
+# Verified against when the email is unknown, so that a miss costs as long as a hit.
+_DUMMY_HASH = password_hasher.hash("not-a-real-password")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _email(value: str) -> str:
+    value = value.strip().lower()
+    if len(value) > 254:
+        raise ValueError("must be at most 254 characters")
+    if not _EMAIL.match(value):
+        raise ValueError("must be an email address")
+    return value
+
+
+class Credentials(Body):
+    email: Text
+    password: Text
+
+    @field_validator("email")
+    @classmethod
+    def _check_email(cls, value: str) -> str:
+        return _email(value)
+
+    @field_validator("password")
+    @classmethod
+    def _check_password(cls, value: str) -> str:
+        if len(value) > 1024:
+            raise ValueError("must be at most 1024 characters")
+        return value
+
+
+class Signup(Credentials):
+    display_name: Text
+
+    @field_validator("password")
+    @classmethod
+    def _check_new_password(cls, value: str) -> str:
+        if len(value) < 10:
+            raise ValueError("must be at least 10 characters")
+        return value
+
+    @field_validator("display_name")
+    @classmethod
+    def _check_display_name(cls, value: str) -> str:
+        value = value.strip()
+        if not 1 <= len(value) <= 40:
+            raise ValueError("must be 1 to 40 characters")
+        if not value.isprintable():
+            raise ValueError("must be printable characters")
+        return value
+
+
+def _services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def _count_attempt(services: Services, request: Request, email: str) -> None:
+    address = request.client.host if request.client else "unknown"
+    services.auth_by_address.hit(address)
+    services.auth_by_email.hit(email)
+
+
+async def signup(request: Request) -> Response:
+    services = _services(request)
+    body = await read_json(request, Signup)
+    _count_attempt(services, request, body.email)
+    password_hash = await asyncio.to_thread(password_hasher.hash, body.password)
+    async with services.db.acquire() as conn:
+        async with conn.transaction():
+            user = await accounts.insert_user(
+                conn, email=body.email, password_hash=password_hash, display_name=body.display_name
+            )
+            grant = services.settings.signup_credits
+            if grant:
+                await credits.post_credits(conn, user.id, grant, credits.LedgerKind.SIGNUP_GRANT)
+        user = await accounts.user_by_id(conn, user.id)
+    response = JSONResponse({"user": user.public()}, 201)
+    await start_session(services, response, user.id)
+    return response
+
+
+async def login(request: Request) -> Response:
+    services = _services(request)
+    body = await read_json(request, Credentials)
+    _count_attempt(services, request, body.email)
+    async with services.db.acquire() as conn:
+        record = await accounts.login_record(conn, body.email)
+    user, password_hash, disabled = record if record else (None, _DUMMY_HASH, False)
+    if not await asyncio.to_thread(_password_matches, password_hash, body.password) or user is None:
+        raise NotSignedIn("Wrong email or password.", code="invalid_credentials")
+    if disabled:
+        raise Forbidden("This account is disabled.", code="account_disabled")
+    response = JSONResponse({"user": user.public()})
+    await start_session(services, response, user.id)
+    return response
+
+
+def _password_matches(password_hash: str, password: str) -> bool:
+    try:
+        return password_hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def logout(request: Request) -> Response:
+    response = Response(status_code=204)
+    await end_session(_services(request), request, response)
+    return response
+
+
+async def me(request: Request) -> Response:
+    user = await current_user(_services(request), request)
+    return JSONResponse(user.public())
+
+
+routes = [
+    Route("/api/auth/signup", signup, methods=["POST"]),
+    Route("/api/auth/login", login, methods=["POST"]),
+    Route("/api/auth/logout", logout, methods=["POST"]),
+    Route("/api/me", me, methods=["GET"]),
+]

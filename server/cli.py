@@ -1,0 +1,100 @@
+"""`exquisite serve | migrate | create-admin EMAIL`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from server.settings import Settings
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="exquisite", description="A real-time exquisite corpse.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the app")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    for command in (serve, commands.add_parser("migrate", help="apply schema.sql")):
+        command.add_argument("--data-dir", type=Path, help="where local data lives (default ./.exquisite)")
+    admin = commands.add_parser("create-admin", help="make an existing user an admin")
+    admin.add_argument("email")
+    admin.add_argument("--data-dir", type=Path)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        _refuse(f"invalid configuration:\n{exc}")
+    if args.data_dir is not None:
+        settings = settings.model_copy(update={"data_dir": args.data_dir})
+    problems = settings.production_problems()
+    if problems:
+        _refuse("refusing to start in production: " + "; ".join(problems))
+    return settings
+
+
+def _refuse(message: str) -> None:
+    print(f"exquisite: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # pgserver narrates every initdb and pg_ctl at INFO.
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    settings = _settings(args)
+    if args.command == "serve":
+        _serve(settings, args.host, args.port)
+    elif args.command == "migrate":
+        asyncio.run(_with_database(settings, lambda conn: None))
+    elif args.command == "create-admin":
+        asyncio.run(_create_admin(settings, args.email.strip().lower()))
+
+
+def _serve(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from server.app import create_app
+
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        # Per-message compression costs hundreds of KiB per socket; frames here are small.
+        ws_per_message_deflate=False,
+        proxy_headers=True,
+        log_level="info",
+    )
+
+
+async def _with_database(settings: Settings, work):
+    from server.app import open_database
+
+    async with AsyncExitStack() as stack:
+        db = await open_database(settings, stack)
+        async with db.acquire() as conn:
+            return await work(conn) if asyncio.iscoroutinefunction(work) else work(conn)
+
+
+async def _create_admin(settings: Settings, email: str) -> None:
+    from storage import accounts
+
+    async def promote(conn):
+        return await accounts.make_admin(conn, email)
+
+    user = await _with_database(settings, promote)
+    if user is None:
+        print(f"exquisite: no user with email {email}; sign up first", file=sys.stderr)
+        raise SystemExit(1)
+    print(f"{user.email} is now an admin")

@@ -1,0 +1,77 @@
+"""The one typed settings object, read once from the environment (DESIGN.md section 8)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "DEVELOPMENT_SECRET"]
+
+# Sessions hashed with this in development only; production refuses to start without its own.
+DEVELOPMENT_SECRET = "exquisite-development-secret-not-for-production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    database_url: str | None = None
+    redis_url: str | None = None
+    blob_url: str | None = None
+    generator: Literal["mock", "openai"] = "mock"
+    openai_api_key: str | None = None
+    openai_model: str = "gpt-image-1"
+    openai_base_url: str | None = None
+    public_url: str | None = None
+    session_secret: str | None = None
+    exquisite_env: Literal["development", "production"] = "development"
+    signup_credits: int = Field(20, ge=0)
+    step_cost: int = Field(1, ge=0)
+    step_lease_seconds: float = Field(30, gt=0)
+    generator_timeout_seconds: float = Field(120, gt=0)
+    mock_delay_ms: int = Field(1500, ge=0)
+    mock_fail_rate: float = Field(0.0, ge=0, le=1)
+
+    data_dir: Path = Field(Path(".exquisite"), validation_alias=AliasChoices("data_dir", "exquisite_data_dir"))
+    db_pool_min: int = Field(1, ge=0)
+    db_pool_max: int = Field(10, ge=1)
+    session_days: int = Field(30, ge=1)
+    # Attempts per minute at signup and login, per client address and per email.
+    auth_attempts_per_address: int = Field(30, ge=1)
+    auth_attempts_per_email: int = Field(10, ge=1)
+
+    @property
+    def production(self) -> bool:
+        return self.exquisite_env == "production"
+
+    @property
+    def secret(self) -> str:
+        return self.session_secret or DEVELOPMENT_SECRET
+
+    @property
+    def embedded_database(self) -> bool:
+        return not self.database_url
+
+    @property
+    def blob_dir(self) -> Path:
+        """Where local blobs live: `BLOB_URL=file:///path`, else under the data directory."""
+        if self.blob_url and self.blob_url.startswith("file://"):
+            return Path(self.blob_url.removeprefix("file://"))
+        return self.data_dir / "blobs"
+
+    def production_problems(self) -> list[str]:
+        """Why this configuration must not serve production traffic (empty when it may)."""
+        if not self.production:
+            return []
+        problems = []
+        if not self.session_secret:
+            problems.append("SESSION_SECRET is not set")
+        if self.embedded_database:
+            problems.append("DATABASE_URL is not set (the embedded database is for development)")
+        if not self.redis_url:
+            problems.append("REDIS_URL is not set (the in-process bus serves one instance only)")
+        if not self.blob_url:
+            problems.append("BLOB_URL is not set (blobs would live in the local data directory)")
+        return problems

@@ -1,0 +1,77 @@
+"""Request bodies: size limit, JSON decoding and field validation, each refusal in the envelope."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from typing import Annotated, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
+from starlette.requests import Request
+
+from storage import BadRequest, InvalidField, TooLarge
+
+__all__ = ["MAX_BODY_BYTES", "Body", "read_json", "parse_fields", "clean_text", "Text"]
+
+MAX_BODY_BYTES = 1024 * 1024
+Model = TypeVar("Model", bound=BaseModel)
+
+
+class Body(BaseModel):
+    """Base of request bodies: strict types (no "1" for 1), unknown keys ignored."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+
+def clean_text(value: str) -> str:
+    """Refuses control characters and lone surrogates, which no field of ours may hold."""
+    for char in value:
+        category = unicodedata.category(char)
+        if category == "Cs":
+            raise ValueError("must be valid UTF-8 text")
+        if category == "Cc" and char not in "\n":
+            raise ValueError("must not contain control characters")
+    return value
+
+
+Text = Annotated[str, AfterValidator(clean_text)]
+
+
+async def read_json(request: Request, model: type[Model]) -> Model:
+    return parse_fields(await _json_object(request), model)
+
+
+async def _json_object(request: Request) -> dict:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise TooLarge("The request body is over 1 MiB.")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise TooLarge("The request body is over 1 MiB.")
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadRequest("The body is not valid JSON.", code="malformed_json") from exc
+    if not isinstance(data, dict):
+        raise BadRequest("The body must be a JSON object.", code="malformed_json")
+    return data
+
+
+def parse_fields(data: dict, model: type[Model]) -> Model:
+    """Validates a decoded object; the first bad field is named in the refusal."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        field = ".".join(str(part) for part in error["loc"]) or "body"
+        raise InvalidField(field, _message(error)) from None
+
+
+def _message(error: dict) -> str:
+    if error["type"] == "missing":
+        return "is required"
+    if error["type"] == "value_error":
+        return str(error["ctx"]["error"])
+    return error["msg"][:1].lower() + error["msg"][1:]

@@ -1,0 +1,38 @@
+"""Everything that persists: Postgres (every SQL statement lives here), blobs, the ledger."""
+
+from storage import accounts, credits, database
+from storage.database import Database
+from storage.blobs import LocalBlobStore, is_blob_key
+from storage.embedded import EmbeddedPostgres
+from storage.errors import (
+    AppError,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    InvalidField,
+    NotFound,
+    NotSignedIn,
+    PaymentRequired,
+    RateLimited,
+    TooLarge,
+)
+
+__all__ = [
+    "accounts",
+    "credits",
+    "database",
+    "Database",
+    "LocalBlobStore",
+    "is_blob_key",
+    "EmbeddedPostgres",
+    "AppError",
+    "BadRequest",
+    "Conflict",
+    "Forbidden",
+    "InvalidField",
+    "NotFound",
+    "NotSignedIn",
+    "PaymentRequired",
+    "RateLimited",
+    "TooLarge",
+]

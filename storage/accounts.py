@@ -1,0 +1,129 @@
+"""Users and their sessions. Every function takes the caller's connection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from storage.errors import Conflict
+
+__all__ = [
+    "User",
+    "insert_user",
+    "user_by_id",
+    "login_record",
+    "insert_session",
+    "session_user",
+    "revoke_session",
+    "make_admin",
+]
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    email: str
+    display_name: str
+    credits: int
+    is_admin: bool
+
+    def public(self) -> dict:
+        return {
+            "id": self.id,
+            "email": self.email,
+            "display_name": self.display_name,
+            "credits": self.credits,
+            "is_admin": self.is_admin,
+        }
+
+
+_USER_COLUMNS = "id, email, display_name, credits, is_admin"
+
+
+def _user(row: asyncpg.Record | None) -> User | None:
+    return None if row is None else User(**dict(row))
+
+
+async def insert_user(
+    conn: asyncpg.Connection, *, email: str, password_hash: str, display_name: str
+) -> User:
+    """Creates a user with no credits; a taken email is a Conflict."""
+    try:
+        # Returns the new user.
+        row = await conn.fetchrow(
+            f"""INSERT INTO users (email, password_hash, display_name) VALUES ($1, $2, $3)
+                RETURNING {_USER_COLUMNS}""",
+            email,
+            password_hash,
+            display_name,
+        )
+    except asyncpg.UniqueViolationError as exc:
+        raise Conflict("An account with this email already exists.", code="email_taken") from exc
+    return _user(row)
+
+
+async def user_by_id(conn: asyncpg.Connection, user_id: int) -> User | None:
+    # Returns the user, disabled or not.
+    row = await conn.fetchrow(f"SELECT {_USER_COLUMNS} FROM users WHERE id = $1", user_id)
+    return _user(row)
+
+
+async def login_record(conn: asyncpg.Connection, email: str) -> tuple[User, str, bool] | None:
+    """The user with this email, their password hash and whether they are disabled."""
+    # Returns one user row with its secret columns.
+    row = await conn.fetchrow(
+        f"""SELECT {_USER_COLUMNS}, password_hash, disabled_at IS NOT NULL AS disabled
+            FROM users WHERE email = $1""",
+        email,
+    )
+    if row is None:
+        return None
+    fields = dict(row)
+    password_hash, disabled = fields.pop("password_hash"), fields.pop("disabled")
+    return User(**fields), password_hash, disabled
+
+
+async def insert_session(
+    conn: asyncpg.Connection, *, token_hash: bytes, user_id: int, expires_at: datetime
+) -> None:
+    # Returns nothing.
+    await conn.execute(
+        "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)",
+        token_hash,
+        user_id,
+        expires_at,
+    )
+
+
+async def session_user(conn: asyncpg.Connection, token_hash: bytes) -> User | None:
+    """The user of a live session: not revoked, not expired, user not disabled."""
+    # Returns the session's user, or no row.
+    row = await conn.fetchrow(
+        f"""SELECT {", ".join("u." + c for c in _USER_COLUMNS.split(", "))}
+            FROM sessions s JOIN users u ON u.id = s.user_id
+            WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()
+              AND u.disabled_at IS NULL""",
+        token_hash,
+    )
+    return _user(row)
+
+
+async def revoke_session(conn: asyncpg.Connection, token_hash: bytes) -> bool:
+    """Revokes one live session; False when it was not live."""
+    # Returns the command status.
+    status = await conn.execute(
+        "UPDATE sessions SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL",
+        token_hash,
+    )
+    return status == "UPDATE 1"
+
+
+async def make_admin(conn: asyncpg.Connection, email: str) -> User | None:
+    """Sets is_admin on an existing user; None when no user has this email."""
+    # Returns the updated user.
+    row = await conn.fetchrow(
+        f"UPDATE users SET is_admin = true WHERE email = $1 RETURNING {_USER_COLUMNS}", email
+    )
+    return _user(row)

@@ -1,0 +1,93 @@
+"""The Postgres pool and the schema migration."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import asyncpg
+
+__all__ = ["SCHEMA_PATH", "schema_version", "Database", "migrate"]
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
+
+# Serialises migrations of instances starting at once; any fixed 64-bit number unique to us.
+_MIGRATION_LOCK = 0x45_58_51_55_49_53
+
+
+def schema_version(sql: str | None = None) -> int:
+    """The version recorded in schema.sql's `-- schema_version: N` line."""
+    sql = SCHEMA_PATH.read_text() if sql is None else sql
+    match = re.search(r"^-- schema_version: (\d+)$", sql, re.MULTILINE)
+    if match is None:
+        raise RuntimeError(f"{SCHEMA_PATH} has no '-- schema_version: N' line")
+    return int(match.group(1))
+
+
+class Database:
+    """The connection pool. Callers acquire a connection and own their transactions."""
+
+    def __init__(self, dsn: str, *, min_size: int = 1, max_size: int = 10) -> None:
+        self.dsn = dsn
+        self._min, self._max = min_size, max_size
+        self._pool: asyncpg.Pool | None = None
+
+    async def __aenter__(self) -> "Database":
+        self._pool = await asyncpg.create_pool(self.dsn, min_size=self._min, max_size=self._max)
+        return self
+
+    async def __aexit__(self, *exc_info) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("the database is not open")
+        return self._pool
+
+    def acquire(self, *, timeout: float | None = None):
+        """`async with db.acquire() as conn:` a pooled connection."""
+        return self.pool.acquire(timeout=timeout)
+
+    def size(self) -> int:
+        return self.pool.get_size() if self._pool else 0
+
+    def idle(self) -> int:
+        return self.pool.get_idle_size() if self._pool else 0
+
+    async def ping(self) -> None:
+        """Raises unless the database answers a query within two seconds."""
+        async with self.acquire(timeout=2) as conn:
+            await conn.fetchval("SELECT 1", timeout=2)
+
+
+async def migrate(conn: asyncpg.Connection) -> int:
+    """Applies schema.sql idempotently and records its version; returns that version.
+
+    Refuses to touch a database that a newer release has already migrated.
+    """
+    sql = SCHEMA_PATH.read_text()
+    version = schema_version(sql)
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+        recorded = await _recorded_version(conn)
+        if recorded is not None and recorded > version:
+            raise RuntimeError(
+                f"database schema is version {recorded}, newer than this release's {version}"
+            )
+        await conn.execute(sql)
+        # Returns nothing; records the version once.
+        await conn.execute(
+            "INSERT INTO schema_version (version) VALUES ($1) ON CONFLICT DO NOTHING", version
+        )
+    return version
+
+
+async def _recorded_version(conn: asyncpg.Connection) -> int | None:
+    # Returns the highest applied version, or None on an empty database.
+    exists = await conn.fetchval("SELECT to_regclass('schema_version') IS NOT NULL")
+    if not exists:
+        return None
+    return await conn.fetchval("SELECT max(version) FROM schema_version")

@@ -1,0 +1,125 @@
+"""Real backends for every test: one embedded Postgres per session, a fresh database per test
+cloned from a template that already holds the schema."""
+
+from __future__ import annotations
+
+import itertools
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from server.app import create_app
+from server.middleware import SESSION_COOKIE
+from server.settings import Settings
+from storage import EmbeddedPostgres, database
+
+TEMPLATE = "exquisite_template"
+ORIGIN = "http://testserver"
+_database_names = (f"test_{n}" for n in itertools.count())
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory) -> EmbeddedPostgres:
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data", delete_on_exit=True)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+async def template_database(postgres) -> str:
+    admin = await asyncpg.connect(postgres.uri())
+    try:
+        await admin.execute(f"CREATE DATABASE {TEMPLATE}")
+    finally:
+        await admin.close()
+    conn = await asyncpg.connect(postgres.uri(TEMPLATE))
+    try:
+        await database.migrate(conn)
+    finally:
+        await conn.close()
+    return TEMPLATE
+
+
+@pytest.fixture
+async def database_url(postgres, template_database) -> str:
+    name = next(_database_names)
+    admin = await asyncpg.connect(postgres.uri())
+    try:
+        await admin.execute(f"CREATE DATABASE {name} TEMPLATE {template_database}")
+    finally:
+        await admin.close()
+    return postgres.uri(name)
+
+
+@pytest.fixture
+async def db(database_url) -> asyncpg.Connection:
+    """A direct connection for tests that inspect or break the database on purpose."""
+    conn = await asyncpg.connect(database_url)
+    yield conn
+    await conn.close()
+
+
+def make_settings(database_url: str, data_dir: Path, **overrides) -> Settings:
+    values = dict(
+        database_url=database_url,
+        data_dir=data_dir,
+        exquisite_env="development",
+        redis_url=None,
+        blob_url=None,
+        public_url=None,
+        session_secret="test-secret",
+        generator="mock",
+        mock_delay_ms=0,
+        mock_fail_rate=0.0,
+        signup_credits=20,
+    )
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+@pytest.fixture
+def settings(database_url, tmp_path) -> Settings:
+    return make_settings(database_url, tmp_path / "data")
+
+
+@asynccontextmanager
+async def running_app(settings: Settings):
+    """The real app with its lifespan entered, and an HTTP client speaking to it in process."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url=ORIGIN, headers={"Origin": ORIGIN}
+        ) as client:
+            client.app = app
+            yield client
+
+
+@pytest.fixture
+async def client(settings) -> httpx.AsyncClient:
+    async with running_app(settings) as client:
+        yield client
+
+
+_emails = (f"player{n}@example.com" for n in itertools.count())
+
+
+async def signup(client: httpx.AsyncClient, email: str | None = None, **fields) -> dict:
+    """Signs up a fresh user on this client (its cookie jar keeps the session); returns the user."""
+    body = {"email": email or next(_emails), "password": "correct horse battery", "display_name": "Player"}
+    body.update(fields)
+    response = await client.post("/api/auth/signup", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()["user"]
+
+
+def browser(client: httpx.AsyncClient, token: str | None = None) -> httpx.AsyncClient:
+    """Another browser on the same app: its own cookie jar, holding `token` if given."""
+    other = httpx.AsyncClient(transport=client._transport, base_url=ORIGIN, headers={"Origin": ORIGIN})
+    if token is not None:
+        other.cookies.set(SESSION_COOKIE, token)
+    return other

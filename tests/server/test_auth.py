@@ -1,0 +1,204 @@
+"""Accounts and sessions through the real app and a real database."""
+
+from http.cookies import SimpleCookie
+
+import httpx
+
+from server.middleware import SESSION_COOKIE
+from tests.conftest import ORIGIN, browser, make_settings, running_app, signup
+
+
+def _cookie_attributes(response: httpx.Response) -> dict:
+    jar = SimpleCookie()
+    jar.load(response.headers["set-cookie"])
+    morsel = jar[SESSION_COOKIE]
+    return {key: morsel[key] for key in ("httponly", "samesite", "secure", "path")}
+
+
+async def test_signup_creates_user_with_session_and_granted_credits(client, db):
+    response = await client.post(
+        "/api/auth/signup",
+        json={"email": "  Ada@Example.COM ", "password": "0123456789", "display_name": " Ada "},
+    )
+    assert response.status_code == 201
+    user = response.json()["user"]
+    assert user["email"] == "ada@example.com"
+    assert user["display_name"] == "Ada"
+    assert user["credits"] == 20 and user["is_admin"] is False
+    assert _cookie_attributes(response) == {
+        "httponly": True, "samesite": "lax", "secure": "", "path": "/"
+    }
+    assert (await client.get("/api/me")).json() == user
+    ledger = await db.fetch("SELECT delta, kind FROM credit_ledger WHERE user_id = $1", user["id"])
+    assert [tuple(row) for row in ledger] == [(20, "signup_grant")]
+
+
+async def test_password_is_stored_as_argon2id_hash(client, db):
+    user = await signup(client, password="a long enough password")
+    stored = await db.fetchval("SELECT password_hash FROM users WHERE id = $1", user["id"])
+    assert stored.startswith("$argon2id$")
+    assert "a long enough password" not in stored
+
+
+async def test_session_token_is_stored_only_as_hash(client, db):
+    await signup(client)
+    token = client.cookies[SESSION_COOKIE]
+    stored = await db.fetchval("SELECT token_hash FROM sessions")
+    assert len(token) >= 43 and token.encode() not in stored and len(stored) == 32
+
+
+async def test_email_is_unique_regardless_of_case(client, db):
+    await signup(client, email="sam@example.com")
+    response = await client.post(
+        "/api/auth/signup",
+        json={"email": "SAM@example.com", "password": "0123456789", "display_name": "Other"},
+    )
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "email_taken"
+    assert await db.fetchval("SELECT count(*) FROM users") == 1
+    assert await db.fetchval("SELECT count(*) FROM credit_ledger") == 1
+
+
+async def test_two_logins_give_two_working_sessions(client, settings, db):
+    await signup(client, email="two@example.com", password="two sessions please")
+    cookies = []
+    for _ in range(2):
+        async with browser(client) as other:
+            response = await other.post(
+                "/api/auth/login", json={"email": "TWO@example.com", "password": "two sessions please"}
+            )
+            assert response.status_code == 200
+            assert response.json()["user"]["email"] == "two@example.com"
+            cookies.append(other.cookies[SESSION_COOKIE])
+    assert cookies[0] != cookies[1]
+    assert await db.fetchval("SELECT count(*) FROM sessions") == 3
+    for token in cookies:
+        async with browser(client, token) as other:
+            assert (await other.get("/api/me")).status_code == 200
+
+
+async def test_wrong_password_and_unknown_email_are_refused_alike(client, db):
+    await signup(client, email="kim@example.com")
+    client.cookies.clear()
+    for email, password in [("kim@example.com", "wrong password!"), ("nobody@example.com", "whatever123")]:
+        response = await client.post("/api/auth/login", json={"email": email, "password": password})
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] == "invalid_credentials"
+    assert await db.fetchval("SELECT count(*) FROM sessions") == 1
+
+
+async def test_logged_out_session_no_longer_works(client, db):
+    await signup(client)
+    token = client.cookies[SESSION_COOKIE]
+    response = await client.post("/api/auth/logout")
+    assert response.status_code == 204
+    assert 'exq_session=""' in response.headers["set-cookie"]
+    assert await db.fetchval("SELECT revoked_at IS NOT NULL FROM sessions") is True
+    async with browser(client, token) as other:
+        response = await other.get("/api/me")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "not_signed_in"
+
+
+async def test_me_without_session_is_401(client):
+    response = await client.get("/api/me")
+    assert response.status_code == 401
+    assert response.json() == {"error": {"code": "not_signed_in", "message": "Sign in first."}}
+
+
+async def test_garbage_session_cookie_is_not_signed_in(client):
+    for token in ["garbage", "x" * 5000, ""]:
+        async with browser(client, token) as other:
+            assert (await other.get("/api/me")).status_code == 401
+
+
+async def test_expired_session_no_longer_works(client, db):
+    await signup(client)
+    await db.execute("UPDATE sessions SET expires_at = now() - interval '1 second'")
+    assert (await client.get("/api/me")).status_code == 401
+
+
+async def test_disabled_user_cannot_sign_in_or_use_sessions(client, db):
+    await signup(client, email="gone@example.com", password="disabled user pw")
+    await db.execute("UPDATE users SET disabled_at = now()")
+    assert (await client.get("/api/me")).status_code == 401
+    client.cookies.clear()
+    response = await client.post(
+        "/api/auth/login", json={"email": "gone@example.com", "password": "disabled user pw"}
+    )
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "account_disabled"
+
+
+async def test_foreign_origin_is_refused_and_changes_nothing(client, db):
+    await signup(client)
+    for origin in ["http://evil.example", "null", None]:
+        headers = {"Origin": origin} if origin else {}
+        request = client.build_request("POST", "/api/auth/logout", headers=headers)
+        if origin is None:
+            del request.headers["Origin"]
+        response = await client.send(request)
+        assert response.status_code == 403
+        assert response.json()["error"]["code"] == "bad_origin"
+    assert await db.fetchval("SELECT count(*) FROM sessions WHERE revoked_at IS NULL") == 1
+    assert (await client.get("/api/me")).status_code == 200
+
+
+async def test_requests_without_session_cookie_skip_the_origin_check(client):
+    response = await client.post(
+        "/api/auth/signup",
+        headers={"Origin": "http://elsewhere.example"},
+        json={"email": "o@example.com", "password": "0123456789", "display_name": "O"},
+    )
+    assert response.status_code == 201
+
+
+async def test_production_wants_public_url_origin_and_secure_cookie(database_url, tmp_path):
+    settings = make_settings(
+        database_url,
+        tmp_path,
+        exquisite_env="production",
+        public_url="https://exquisite.example",
+        redis_url="redis://unused",
+        blob_url=f"file://{tmp_path}/blobs",
+    )
+    async with running_app(settings) as client:
+        client.headers["Origin"] = "https://exquisite.example"
+        response = await client.post(
+            "/api/auth/signup",
+            json={"email": "p@example.com", "password": "0123456789", "display_name": "P"},
+        )
+        assert _cookie_attributes(response)["secure"] is True
+        token = response.cookies[SESSION_COOKIE]
+        client.cookies.set(SESSION_COOKIE, token)
+        own_host = await client.post("/api/auth/logout", headers={"Origin": ORIGIN})
+        assert own_host.status_code == 403
+        assert (await client.post("/api/auth/logout")).status_code == 204
+
+
+async def test_login_is_rate_limited_per_email(database_url, tmp_path, db):
+    settings = make_settings(database_url, tmp_path, auth_attempts_per_email=3)
+    async with running_app(settings) as client:
+        await signup(client, email="rl@example.com")
+        for _ in range(2):
+            response = await client.post("/api/auth/login", json={"email": "rl@example.com", "password": "bad password"})
+            assert response.status_code == 401
+        response = await client.post("/api/auth/login", json={"email": "RL@example.com", "password": "bad password"})
+        assert response.status_code == 429
+        assert response.json()["error"]["code"] == "rate_limited"
+        assert int(response.headers["Retry-After"]) >= 1
+        other = await client.post("/api/auth/login", json={"email": "else@example.com", "password": "bad password"})
+        assert other.status_code == 401
+
+
+async def test_signup_is_rate_limited_per_address(database_url, tmp_path, db):
+    settings = make_settings(database_url, tmp_path, auth_attempts_per_address=2)
+    async with running_app(settings) as client:
+        await signup(client)
+        await signup(client)
+        response = await client.post(
+            "/api/auth/signup",
+            json={"email": "third@example.com", "password": "0123456789", "display_name": "T"},
+        )
+        assert response.status_code == 429
+        assert await db.fetchval("SELECT count(*) FROM users") == 2

@@ -1,0 +1,96 @@
+"""Health, readiness, metrics, request ids and the last-resort 500."""
+
+import logging
+import shutil
+
+import asyncpg
+import httpx
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import Route
+
+from server.envelope import EXCEPTION_HANDLERS
+from server.metrics import Metrics
+from server.middleware import RequestContext
+from tests.conftest import signup
+
+
+async def test_healthz_and_readyz_are_ok(client):
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    response = await client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "checks": {"database": "ok", "blobs": "ok"}}
+
+
+async def test_readyz_names_an_unwritable_blob_store(client, settings):
+    shutil.rmtree(settings.blob_dir)
+    settings.blob_dir.write_text("a file where the blob directory should be")
+    response = await client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"] == {"database": "ok", "blobs": "down"}
+
+
+async def test_readyz_names_an_unreachable_database(client, db, postgres):
+    name = await db.fetchval("SELECT current_database()")
+    await db.close()
+    admin = await asyncpg.connect(postgres.uri())
+    await admin.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS false")
+    await admin.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+        name,
+    )
+    response = await client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["database"] == "down"
+    await admin.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS true")
+    await admin.close()
+    assert (await client.get("/readyz")).status_code == 200
+
+
+async def test_every_response_carries_a_request_id(client):
+    ids = set()
+    for method, path in [("GET", "/healthz"), ("GET", "/nope"), ("POST", "/api/auth/login"), ("PUT", "/api/me")]:
+        response = await client.request(method, path)
+        ids.add(response.headers["x-request-id"])
+    assert len(ids) == 4
+
+
+async def test_metrics_count_requests_by_route_template_and_status(client):
+    await signup(client)
+    await client.get("/api/me")
+    await client.get("/missing")
+    text = (await client.get("/metrics")).text
+    assert 'exquisite_http_requests_total{method="POST",route="/api/auth/signup",status="201"} 1.0' in text
+    assert 'exquisite_http_requests_total{method="GET",route="/api/me",status="200"} 1.0' in text
+    assert 'route="unmatched",status="404"' in text
+    assert "exquisite_http_request_seconds_bucket" in text
+    assert "exquisite_db_pool_in_use" in text
+
+
+async def test_unexpected_exception_is_500_envelope_without_trace(caplog):
+    async def broken(request):
+        raise ZeroDivisionError("secret internals")
+
+    app = Starlette(
+        routes=[Route("/broken", broken)],
+        middleware=[Middleware(RequestContext, metrics=Metrics())],
+        exception_handlers=EXCEPTION_HANDLERS,
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        with caplog.at_level(logging.ERROR, logger="exquisite.http"):
+            response = await client.get("/broken")
+    assert response.status_code == 500
+    error = response.json()["error"]
+    assert error["code"] == "internal"
+    assert error["request_id"] == response.headers["x-request-id"]
+    assert "secret internals" not in response.text and "Traceback" not in response.text
+    assert "ZeroDivisionError: secret internals" in caplog.text
+    assert error["request_id"] in caplog.text
+
+
+async def test_index_serves_the_sign_in_page(client):
+    response = await client.get("/")
+    assert response.status_code == 200
+    assert "text/html" in response.headers["content-type"]
+    assert 'id="signup-form"' in response.text and 'id="login-form"' in response.text
