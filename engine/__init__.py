@@ -1,1 +1,76 @@
-"""The pure core: tile geometry, masks, seams, game rules, generator providers."""
+"""EXQUISITE's pure core: tile geometry, context windows, seams, PNG bytes, and the generators.
+
+Callers import from here only. Everything except `engine.generators` is synchronous and free of
+I/O: arrays in, arrays out, so every server instance computes the same pixels.
+"""
+
+from __future__ import annotations
+
+from engine.composite import composite
+from engine.context import build_context, cut_tile, keep_mask
+from engine.errors import (
+    CellUnavailable,
+    EngineError,
+    GeneratorBadOutput,
+    GeneratorError,
+    GeneratorFailure,
+    GeneratorRefused,
+    GeneratorTimeout,
+    InvalidImage,
+)
+from engine.generators import (
+    REFUSE_TOKEN,
+    Generator,
+    MockGenerator,
+    OpenAIGenerator,
+    ProgressCallback,
+    make_generator,
+)
+from engine.geometry import (
+    DEFAULT_EXTENT,
+    TILE_SIZES,
+    Cell,
+    Direction,
+    free_directions,
+    frontier,
+    target_cell,
+)
+from engine.png import decode_png, encode_jpeg_preview, encode_png
+from engine.seam import correct_seams, seam_score
+
+__all__ = [
+    # geometry
+    "Cell",
+    "Direction",
+    "TILE_SIZES",
+    "DEFAULT_EXTENT",
+    "frontier",
+    "free_directions",
+    "target_cell",
+    # pixels
+    "build_context",
+    "keep_mask",
+    "cut_tile",
+    "composite",
+    "correct_seams",
+    "seam_score",
+    "encode_png",
+    "decode_png",
+    "encode_jpeg_preview",
+    # generators
+    "Generator",
+    "ProgressCallback",
+    "MockGenerator",
+    "OpenAIGenerator",
+    "REFUSE_TOKEN",
+    "make_generator",
+    # errors
+    "EngineError",
+    "CellUnavailable",
+    "InvalidImage",
+    "GeneratorFailure",
+    "GeneratorTimeout",
+    "GeneratorRefused",
+    "GeneratorError",
+    "GeneratorBadOutput",
+]

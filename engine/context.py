@@ -1,0 +1,62 @@
+"""The context window a generator sees, and the cut of the new tile from what it returns.
+
+The window is 2T x 2T, centred on the target cell: the target occupies [T/2, 3T/2) on both axes
+and the window covers the nearer half of each of its eight neighbours. Pixels of existing tiles
+are copied in opaque (alpha 255, the KEEP region); everything else is (0, 0, 0, 0). The alpha
+channel is therefore the mask, with transparent meaning "paint here", as OpenAI's edit API reads it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from engine._pixels import OPAQUE, check_image, check_tile_size, opaque_copy
+from engine.errors import CellUnavailable
+from engine.geometry import Cell
+
+__all__ = ["build_context", "keep_mask", "cut_tile"]
+
+def _spans(tile_size: int) -> dict[int, tuple[slice, slice]]:
+    """For a neighbour offset along one axis: (its slice in the window, the slice of its own pixels)."""
+    half = tile_size // 2
+    return {
+        -1: (slice(0, half), slice(half, tile_size)),
+        0: (slice(half, half + tile_size), slice(0, tile_size)),
+        1: (slice(half + tile_size, 2 * tile_size), slice(0, half)),
+    }
+
+
+def build_context(tiles: Mapping[Cell, np.ndarray], target: Cell, tile_size: int) -> np.ndarray:
+    """The (2T, 2T, 4) uint8 RGBA window centred on `target`; raises CellUnavailable if it is taken."""
+    check_tile_size(tile_size)
+    if target in tiles:
+        raise CellUnavailable(f"cell {target} already has a tile")
+    spans = _spans(tile_size)
+    window = np.zeros((2 * tile_size, 2 * tile_size, 4), dtype=np.uint8)
+    tx, ty = target
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            tile = tiles.get((tx + dx, ty + dy))
+            if tile is None:
+                continue
+            check_image(tile, tile_size, f"tile {(tx + dx, ty + dy)}")
+            (rows_w, rows_t), (cols_w, cols_t) = spans[dy], spans[dx]
+            opaque_copy(tile[rows_t, cols_t], window[rows_w, cols_w])
+    return window
+
+
+def keep_mask(context: np.ndarray) -> np.ndarray:
+    """True where the context holds pixels of an existing tile (KEEP), False where to paint."""
+    return context[..., 3] == OPAQUE
+
+
+def cut_tile(generated: np.ndarray, tile_size: int) -> np.ndarray:
+    """The central T x T of a 2T x 2T RGB or RGBA image, as a new opaque RGBA tile."""
+    check_tile_size(tile_size)
+    check_image(generated, 2 * tile_size, "generated image", channels=(3, 4))
+    half = tile_size // 2
+    tile = np.empty((tile_size, tile_size, 4), dtype=np.uint8)
+    opaque_copy(generated[half : half + tile_size, half : half + tile_size], tile)
+    return tile

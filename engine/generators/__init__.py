@@ -1,0 +1,36 @@
+"""Image generators behind one interface: the offline mock and OpenAI's images edit."""
+
+from __future__ import annotations
+
+from engine.generators.base import Generator, ProgressCallback
+from engine.generators.mock import REFUSE_TOKEN, MockGenerator
+from engine.generators.openai_images import OpenAIGenerator
+
+__all__ = [
+    "Generator",
+    "ProgressCallback",
+    "MockGenerator",
+    "OpenAIGenerator",
+    "REFUSE_TOKEN",
+    "make_generator",
+]
+
+
+def make_generator(
+    kind: str,
+    *,
+    openai_api_key: str | None = None,
+    openai_model: str = "gpt-image-1",
+    openai_base_url: str | None = None,
+    timeout: float = 60.0,
+    mock_delay_ms: int = 0,
+    mock_fail_rate: float = 0.0,
+) -> Generator:
+    """The generator named by `GENERATOR` ("mock" or "openai"), configured from settings."""
+    if kind == "mock":
+        return MockGenerator(delay_ms=mock_delay_ms, fail_rate=mock_fail_rate, timeout=timeout)
+    if kind == "openai":
+        if not openai_api_key:
+            raise ValueError("the openai generator needs an API key (OPENAI_API_KEY)")
+        return OpenAIGenerator(openai_api_key, model=openai_model, base_url=openai_base_url, timeout=timeout)
+    raise ValueError(f"unknown generator {kind!r}: expected 'mock' or 'openai'")

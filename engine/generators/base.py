@@ -1,0 +1,47 @@
+"""The one interface every image generator implements, and the checks they share."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+import numpy as np
+
+from engine._pixels import check_image, check_tile_size
+
+__all__ = ["Generator", "ProgressCallback", "tile_size_of"]
+
+ProgressCallback = Callable[[float, "np.ndarray | None"], Awaitable[None]]
+"""Called with the fraction done (0..1) and, when there is one, a small RGB(A) preview array."""
+
+
+class Generator(Protocol):
+    """Paints the transparent part of a context window.
+
+    `generate` takes the (2T, 2T, 4) uint8 RGBA context (alpha 255 = KEEP, 0 = paint) and returns
+    a (2T, 2T, 4) uint8 RGBA image, or raises a GeneratorFailure (GeneratorTimeout once the
+    provider's own deadline passes, GeneratorRefused, GeneratorError, GeneratorBadOutput).
+    `on_progress` is awaited with fractions that increase to 1.0, from the same task.
+    """
+
+    name: str
+
+    async def generate(
+        self,
+        context: np.ndarray,
+        prompt: str,
+        *,
+        seed: int,
+        on_progress: ProgressCallback | None = None,
+    ) -> np.ndarray: ...
+
+    async def aclose(self) -> None:
+        """Release connections; called once at shutdown."""
+
+
+def tile_size_of(context: np.ndarray) -> int:
+    """The tile size T of a (2T, 2T, 4) context window; ValueError if it is not one."""
+    side = context.shape[0] if isinstance(context, np.ndarray) and context.ndim == 3 else 0
+    tile_size = check_tile_size(side // 2)
+    check_image(context, 2 * tile_size, "context")
+    return tile_size
