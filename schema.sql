@@ -1,6 +1,6 @@
 -- EXQUISITE schema. Applied at start-up and by `exquisite migrate`, in one transaction under an
 -- advisory lock, so it must stay idempotent: every statement is IF NOT EXISTS or equivalent.
--- schema_version: 1
+-- schema_version: 2
 
 CREATE TABLE IF NOT EXISTS schema_version (
     version     integer PRIMARY KEY,
@@ -29,14 +29,127 @@ CREATE TABLE IF NOT EXISTS sessions (
 );
 CREATE INDEX IF NOT EXISTS sessions_user ON sessions (user_id);
 
+-- Rooms, turns and steps (DESIGN.md section 4). --------------------------------------------------
+
+-- Fencing tokens for room leases: strictly increasing across every room and instance.
+CREATE SEQUENCE IF NOT EXISTS fencing_tokens;
+
+CREATE TABLE IF NOT EXISTS rooms (
+    id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    name            text NOT NULL CHECK (char_length(name) BETWEEN 1 AND 80),
+    mode            text NOT NULL CHECK (mode IN ('open', 'folded')),
+    status          text NOT NULL DEFAULT 'lobby' CHECK (status IN ('lobby', 'playing', 'finished')),
+    tile_size       integer NOT NULL CHECK (tile_size IN (256, 512, 1024)),
+    extent_w        integer NOT NULL DEFAULT 8 CHECK (extent_w BETWEEN 1 AND 64),
+    extent_h        integer NOT NULL DEFAULT 8 CHECK (extent_h BETWEEN 1 AND 64),
+    max_steps       integer NOT NULL CHECK (max_steps >= 1),
+    max_members     integer NOT NULL DEFAULT 8 CHECK (max_members >= 1),
+    turn_seconds    integer CHECK (turn_seconds > 0),
+    host_id         bigint NOT NULL REFERENCES users (id),
+    invite_code     text NOT NULL,
+    -- The live turn. The nonce changes with every turn, so a request made for an old turn is stale.
+    turn_number     integer NOT NULL DEFAULT 0,
+    turn_player_id  bigint REFERENCES users (id),
+    turn_nonce      text,
+    turn_deadline   timestamptz,
+    -- Head of the event log: the last seq appended (invariant I4).
+    seq             bigint NOT NULL DEFAULT 0,
+    tile_count      integer NOT NULL DEFAULT 0,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    started_at      timestamptz,
+    finished_at     timestamptz
+);
+CREATE INDEX IF NOT EXISTS rooms_open_playing ON rooms (status, mode, created_at DESC);
+
+CREATE TABLE IF NOT EXISTS room_members (
+    room_id     uuid NOT NULL REFERENCES rooms (id),
+    user_id     bigint NOT NULL REFERENCES users (id),
+    position    integer NOT NULL CHECK (position >= 0),
+    joined_at   timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (room_id, user_id),
+    UNIQUE (room_id, position)
+);
+CREATE INDEX IF NOT EXISTS room_members_user ON room_members (user_id);
+
+CREATE TABLE IF NOT EXISTS steps (
+    id              uuid PRIMARY KEY,
+    room_id         uuid NOT NULL REFERENCES rooms (id),
+    user_id         bigint NOT NULL REFERENCES users (id),
+    idempotency_key text NOT NULL,
+    -- sha256 of the request body: a replayed key must carry the same request (invariant I5).
+    request_hash    bytea NOT NULL,
+    status          text NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'committed', 'aborted')),
+    reason          text,
+    turn_number     integer NOT NULL,
+    cell_x          integer NOT NULL,
+    cell_y          integer NOT NULL,
+    prompt          text NOT NULL,
+    direction       text NOT NULL CHECK (direction IN ('left', 'right', 'up', 'down')),
+    fencing_token   bigint NOT NULL,
+    seed            bigint NOT NULL,
+    cost            integer NOT NULL CHECK (cost >= 0),
+    seam_score      double precision,
+    generator_ms    integer,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    finished_at     timestamptz,
+    CONSTRAINT steps_user_key UNIQUE (user_id, idempotency_key),
+    CONSTRAINT steps_finished CHECK ((status = 'running') = (finished_at IS NULL))
+);
+-- One step in flight per room, whichever instance runs it (invariant I3).
+CREATE UNIQUE INDEX IF NOT EXISTS steps_one_running_per_room ON steps (room_id) WHERE status = 'running';
+CREATE INDEX IF NOT EXISTS steps_room ON steps (room_id, created_at);
+
 CREATE TABLE IF NOT EXISTS credit_ledger (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     user_id     bigint NOT NULL REFERENCES users (id),
     delta       integer NOT NULL CHECK (delta <> 0),
     -- signup_grant | step_debit | step_refund | admin_grant | admin_revoke
     kind        text NOT NULL,
-    step_id     uuid,
+    step_id     uuid REFERENCES steps (id),
     reason      text,
     created_at  timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS credit_ledger_user ON credit_ledger (user_id);
+CREATE INDEX IF NOT EXISTS credit_ledger_step ON credit_ledger (step_id) WHERE step_id IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS tiles (
+    room_id     uuid NOT NULL REFERENCES rooms (id),
+    x           integer NOT NULL,
+    y           integer NOT NULL,
+    -- Placement order, 0 for the first tile: the path the frontier steps back along.
+    position    integer NOT NULL,
+    sha256      text NOT NULL CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+    step_id     uuid NOT NULL UNIQUE REFERENCES steps (id),
+    author_id   bigint NOT NULL REFERENCES users (id),
+    prompt      text NOT NULL,
+    seam_score  double precision,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (room_id, x, y),
+    UNIQUE (room_id, position)
+);
+
+-- Committed tiles never change (invariant I1), whatever code or operator tries.
+CREATE OR REPLACE FUNCTION tiles_are_immutable() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'tiles are immutable (% on %, %)', TG_OP, OLD.x, OLD.y
+        USING ERRCODE = 'integrity_constraint_violation';
+END $$;
+CREATE OR REPLACE TRIGGER tiles_immutable BEFORE UPDATE OR DELETE ON tiles
+    FOR EACH ROW EXECUTE FUNCTION tiles_are_immutable();
+
+CREATE TABLE IF NOT EXISTS room_leases (
+    room_id         uuid PRIMARY KEY REFERENCES rooms (id),
+    step_id         uuid NOT NULL UNIQUE REFERENCES steps (id),
+    fencing_token   bigint NOT NULL,
+    expires_at      timestamptz NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS room_events (
+    room_id     uuid NOT NULL REFERENCES rooms (id),
+    seq         bigint NOT NULL CHECK (seq >= 1),
+    kind        text NOT NULL,
+    data        jsonb NOT NULL,
+    at          timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (room_id, seq)
+);
+

@@ -13,11 +13,14 @@ from starlette.responses import FileResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from server import auth, health
+from engine import make_generator
+from server import auth, health, rooms, steps_http
+from server.coordinator import Coordinator
 from server.envelope import EXCEPTION_HANDLERS
 from server.metrics import Metrics
 from server.middleware import OriginGuard, RequestContext
 from server.ratelimit import RateLimiter
+from server.recovery import Reaper
 from server.services import Services
 from server.settings import Settings
 from storage import Database, EmbeddedPostgres, LocalBlobStore, database
@@ -45,6 +48,18 @@ async def open_database(settings: Settings, stack: AsyncExitStack) -> Database:
     return db
 
 
+def make_generator_for(settings: Settings):
+    return make_generator(
+        settings.generator,
+        openai_api_key=settings.openai_api_key,
+        openai_model=settings.openai_model,
+        openai_base_url=settings.openai_base_url,
+        timeout=settings.generator_timeout_seconds,
+        mock_delay_ms=settings.mock_delay_ms,
+        mock_fail_rate=settings.mock_fail_rate,
+    )
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     metrics = Metrics()
@@ -55,14 +70,24 @@ def create_app(settings: Settings | None = None) -> Starlette:
             db = await open_database(settings, stack)
             blobs = await stack.enter_async_context(LocalBlobStore(settings.blob_dir))
             metrics.track_pool(db.size, db.idle)
-            app.state.services = Services(
+            generator = make_generator_for(settings)
+            stack.push_async_callback(generator.aclose)
+            services = Services(
                 settings=settings,
                 db=db,
                 blobs=blobs,
                 metrics=metrics,
+                generator=generator,
                 auth_by_address=RateLimiter(settings.auth_attempts_per_address),
                 auth_by_email=RateLimiter(settings.auth_attempts_per_email),
             )
+            services.coordinator = await stack.enter_async_context(
+                Coordinator(services, services.generator)
+            )
+            await stack.enter_async_context(
+                Reaper(services, services.coordinator.announce, settings.reaper_interval_seconds)
+            )
+            app.state.services = services
             yield
 
     async def index(request):
@@ -71,6 +96,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes = [
         Route("/", index, methods=["GET"]),
         *auth.routes,
+        *rooms.routes,
+        *steps_http.routes,
         *health.routes,
         Mount("/client", StaticFiles(directory=CLIENT_DIR), name="client"),
     ]

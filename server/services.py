@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from engine import Generator
 from server.metrics import Metrics
 from server.ratelimit import RateLimiter
 from server.settings import Settings
 from storage import Database, LocalBlobStore
+
+if TYPE_CHECKING:
+    from server.coordinator import Coordinator
 
 __all__ = ["Services"]
 
@@ -18,5 +23,7 @@ class Services:
     db: Database
     blobs: LocalBlobStore
     metrics: Metrics
+    generator: Generator
     auth_by_address: RateLimiter
     auth_by_email: RateLimiter
+    coordinator: "Coordinator | None" = field(default=None)

@@ -28,11 +28,15 @@ class Settings(BaseSettings):
     session_secret: str | None = None
     exquisite_env: Literal["development", "production"] = "development"
     signup_credits: int = Field(20, ge=0)
-    step_cost: int = Field(1, ge=0)
+    step_cost: int = Field(1, ge=1)
     step_lease_seconds: float = Field(30, gt=0)
     generator_timeout_seconds: float = Field(120, gt=0)
     mock_delay_ms: int = Field(1500, ge=0)
     mock_fail_rate: float = Field(0.0, ge=0, le=1)
+
+    reaper_interval_seconds: float = Field(2.0, gt=0)
+    # Test suite only: the step boundary at which the process kills itself (server/faults.py).
+    crash_at: str | None = Field(None, validation_alias=AliasChoices("crash_at", "exquisite_crash_at"))
 
     data_dir: Path = Field(Path(".exquisite"), validation_alias=AliasChoices("data_dir", "exquisite_data_dir"))
     db_pool_min: int = Field(1, ge=0)
@@ -74,4 +78,6 @@ class Settings(BaseSettings):
             problems.append("REDIS_URL is not set (the in-process bus serves one instance only)")
         if not self.blob_url:
             problems.append("BLOB_URL is not set (blobs would live in the local data directory)")
+        if self.crash_at:
+            problems.append("EXQUISITE_CRASH_AT is set (crash points are for the test suite)")
         return problems

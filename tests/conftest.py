@@ -15,6 +15,7 @@ from server.app import create_app
 from server.middleware import SESSION_COOKIE
 from server.settings import Settings
 from storage import EmbeddedPostgres, database
+from tests.invariants import check_invariants
 
 TEMPLATE = "exquisite_template"
 ORIGIN = "http://testserver"
@@ -45,14 +46,21 @@ async def template_database(postgres) -> str:
 
 
 @pytest.fixture
-async def database_url(postgres, template_database) -> str:
+async def database_url(request, postgres, template_database) -> str:
+    """A fresh database; afterwards, unless the test breaks them on purpose, the invariants hold."""
     name = next(_database_names)
     admin = await asyncpg.connect(postgres.uri())
     try:
         await admin.execute(f"CREATE DATABASE {name} TEMPLATE {template_database}")
     finally:
         await admin.close()
-    return postgres.uri(name)
+    yield postgres.uri(name)
+    if request.node.get_closest_marker("breaks_invariants") is None:
+        conn = await asyncpg.connect(postgres.uri(name))
+        try:
+            await check_invariants(conn)
+        finally:
+            await conn.close()
 
 
 @pytest.fixture
@@ -122,4 +130,5 @@ def browser(client: httpx.AsyncClient, token: str | None = None) -> httpx.AsyncC
     other = httpx.AsyncClient(transport=client._transport, base_url=ORIGIN, headers={"Origin": ORIGIN})
     if token is not None:
         other.cookies.set(SESSION_COOKIE, token)
+    other.app = client.app
     return other

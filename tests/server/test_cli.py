@@ -1,9 +1,6 @@
 """The command line, run as a real process: serve, migrate, create-admin, production refusals."""
 
 import asyncio
-import os
-import signal
-import socket
 import sys
 from pathlib import Path
 
@@ -12,32 +9,15 @@ import psutil
 import pytest
 
 from storage import database
-
-CONFIG_VARS = [
-    "DATABASE_URL", "REDIS_URL", "BLOB_URL", "GENERATOR", "OPENAI_API_KEY", "PUBLIC_URL",
-    "SESSION_SECRET", "EXQUISITE_ENV", "SIGNUP_CREDITS", "EXQUISITE_DATA_DIR",
-]
-
-
-def _env(**values) -> dict:
-    env = {key: value for key, value in os.environ.items() if key not in CONFIG_VARS}
-    env.update({key: str(value) for key, value in values.items()})
-    return env
-
+from tests.servers import Served, clean_env
 
 async def _run(*args, **env) -> tuple[int, str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "server", *args,
-        env=_env(**env), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        env=clean_env(**env), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )
     output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
     return process.returncode, output.decode()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.mark.parametrize(
@@ -77,41 +57,6 @@ async def test_create_admin_promotes_an_existing_user(client, database_url, db):
     assert await db.fetchval("SELECT is_admin FROM users WHERE email = 'boss@example.com'") is True
     code, output = await _run("create-admin", "nobody@example.com", DATABASE_URL=database_url)
     assert code == 1 and "no user" in output
-
-
-class Served:
-    """`exquisite serve` in a subprocess, with its embedded database under `data_dir`."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    async def __aenter__(self) -> "Served":
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "server", "serve", "--port", str(self.port), "--data-dir", str(self.data_dir),
-            env=_env(MOCK_DELAY_MS=0), stderr=asyncio.subprocess.PIPE,
-        )
-        self.log = []
-        while True:
-            line = await asyncio.wait_for(self.process.stderr.readline(), timeout=15)
-            if not line:
-                raise AssertionError("serve exited during start-up:\n" + "".join(self.log))
-            self.log.append(line.decode())
-            if b"Application startup complete" in line:
-                return self
-
-    async def stop(self) -> None:
-        """SIGTERM, then proof that the lifespan shut down (uvicorn re-raises the signal after)."""
-        self.process.send_signal(signal.SIGTERM)
-        _, rest = await asyncio.wait_for(self.process.communicate(), timeout=20)
-        assert self.process.returncode in (0, -signal.SIGTERM)
-        assert b"Application shutdown complete" in rest
-
-    async def __aexit__(self, *exc_info) -> None:
-        if self.process.returncode is None:
-            self.process.kill()
-            await self.process.wait()
 
 
 def _postgres_running(data_dir: Path) -> bool:

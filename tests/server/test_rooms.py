@@ -1,0 +1,214 @@
+"""Rooms: creation, visibility, joining, starting, finishing, the event log and folded play."""
+
+import io
+import uuid
+
+import pytest
+from PIL import Image
+
+from tests.play import join, new_player, open_room, snapshot, start, step_and_settle
+
+
+def _code(response) -> str:
+    return response.json()["error"]["code"]
+
+
+async def _count_rooms(db) -> tuple:
+    return (
+        await db.fetchval("SELECT count(*) FROM rooms"),
+        await db.fetchval("SELECT count(*) FROM room_members"),
+        await db.fetchval("SELECT count(*) FROM room_events"),
+    )
+
+
+async def test_create_room_makes_creator_host_and_member_zero(client):
+    host, user = await new_player(client)
+    room = await open_room(host, name="  Harbour  ", mode="folded", tile_size=512, max_steps=6, turn_seconds=90)
+    assert room["name"] == "Harbour" and room["mode"] == "folded" and room["status"] == "lobby"
+    assert room["host_id"] == user["id"] and room["tile_size"] == 512 and room["max_steps"] == 6
+    assert room["turn_seconds"] == 90 and room["turn"] is None
+    assert room["members"] == [{"user_id": user["id"], "display_name": user["display_name"], "position": 0}]
+    assert room["invite_code"] and room["seq"] == 1
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"name": ""}, {"name": "n" * 81}, {"name": "bad\x07name"}, {"name": 5}, {"mode": "secret"},
+        {"mode": None}, {"tile_size": 300}, {"tile_size": "512"}, {"tile_size": 512.0}, {"max_steps": 0},
+        {"max_steps": 65}, {"turn_seconds": 5}, {"turn_seconds": True}, {"max_members": 0},
+    ],
+)
+async def test_create_room_refuses_bad_fields_and_creates_nothing(client, db, fields):
+    host, _ = await new_player(client)
+    before = await _count_rooms(db)
+    body = {"name": "Room", "mode": "open", **fields}
+    response = await host.post("/api/rooms", json=body)
+    assert response.status_code == 422 and _code(response) == "invalid_field"
+    assert response.json()["error"]["field"] == next(iter(fields))
+    assert await _count_rooms(db) == before
+
+
+async def test_rooms_need_a_session(client):
+    assert (await client.post("/api/rooms", json={"name": "x", "mode": "open"})).status_code == 401
+    assert (await client.get("/api/rooms")).status_code == 401
+
+
+async def test_unknown_rooms_are_404(client):
+    player, _ = await new_player(client)
+    for room_id in ["not-a-uuid", str(uuid.uuid4())]:
+        for path in ["", "/events", "/canvas.png", f"/steps/{uuid.uuid4()}"]:
+            response = await player.get(f"/api/rooms/{room_id}{path}")
+            assert response.status_code == 404, path
+            assert _code(response) == "not_found"
+        response = await player.post(f"/api/rooms/{room_id}/join", json={"invite_code": "x"})
+        assert response.status_code == 404
+
+
+async def test_open_rooms_admit_spectators_but_folded_rooms_do_not_exist_for_strangers(client):
+    host, _ = await new_player(client)
+    stranger, _ = await new_player(client)
+    open_one = await open_room(host, mode="open")
+    folded = await open_room(host, mode="folded")
+    seen = await snapshot(stranger, open_one["id"])
+    assert "invite_code" not in seen and seen["id"] == open_one["id"]
+    assert (await stranger.get(f"/api/rooms/{folded['id']}")).status_code == 404
+    listed = (await stranger.get("/api/rooms")).json()["rooms"]
+    assert [(r["id"], r["member"]) for r in listed] == [(open_one["id"], False)]
+    mine = (await host.get("/api/rooms")).json()["rooms"]
+    assert {(r["id"], r["member"]) for r in mine} == {(open_one["id"], True), (folded["id"], True)}
+
+
+async def test_join_rules(client, db):
+    host, _ = await new_player(client)
+    guest, guest_user = await new_player(client)
+    room = await open_room(host, max_members=2)
+    before = await _count_rooms(db)
+    wrong = await guest.post(f"/api/rooms/{room['id']}/join", json={"invite_code": "guess"})
+    assert wrong.status_code == 403 and _code(wrong) == "bad_invite_code"
+    missing = await guest.post(f"/api/rooms/{room['id']}/join", json={})
+    assert missing.status_code == 422
+    assert await _count_rooms(db) == before
+
+    joined = await join(guest, room)
+    assert joined["members"][1] == {"user_id": guest_user["id"], "display_name": guest_user["display_name"], "position": 1}
+    again = await guest.post(f"/api/rooms/{room['id']}/join", json={"invite_code": room["invite_code"]})
+    assert again.status_code == 409 and _code(again) == "already_member"
+    third, _ = await new_player(client)
+    full = await third.post(f"/api/rooms/{room['id']}/join", json={"invite_code": room["invite_code"]})
+    assert full.status_code == 409 and _code(full) == "room_full"
+
+    await start(host, room)
+    await host.post(f"/api/rooms/{room['id']}/finish")
+    late, _ = await new_player(client)
+    finished = await late.post(f"/api/rooms/{room['id']}/join", json={"invite_code": room["invite_code"]})
+    assert finished.status_code == 409 and _code(finished) == "room_finished"
+
+
+async def test_players_joining_mid_game_take_turns_after_the_others(client):
+    host, host_user = await new_player(client)
+    guest, guest_user = await new_player(client)
+    room = await open_room(host)
+    await join(guest, room)
+    await start(host, room)
+    late, late_user = await new_player(client)
+    await join(late, room)
+    order = []
+    for player in [host, guest, late, host]:
+        order.append((await snapshot(player, room["id"]))["turn"]["player_id"])
+        assert (await step_and_settle(player, room["id"]))["status"] == "committed"
+    assert order == [host_user["id"], guest_user["id"], late_user["id"], host_user["id"]]
+
+
+async def test_only_the_host_starts_and_finishes_once(client, db):
+    host, _ = await new_player(client)
+    guest, _ = await new_player(client)
+    room = await open_room(host)
+    await join(guest, room)
+    for path in ["start", "finish"]:
+        response = await guest.post(f"/api/rooms/{room['id']}/{path}")
+        assert response.status_code == 403 and _code(response) == "not_host"
+    early = await host.post(f"/api/rooms/{room['id']}/finish")
+    assert early.status_code == 409 and _code(early) == "room_not_playing"
+    await start(host, room)
+    twice = await host.post(f"/api/rooms/{room['id']}/start")
+    assert twice.status_code == 409 and _code(twice) == "already_started"
+    done = await host.post(f"/api/rooms/{room['id']}/finish")
+    assert done.status_code == 200 and done.json()["room"]["status"] == "finished"
+    again = await host.post(f"/api/rooms/{room['id']}/finish")
+    assert again.status_code == 409
+
+
+async def test_events_after_returns_only_later_events_and_refuses_bad_after(client):
+    host, _ = await new_player(client)
+    room = await open_room(host)
+    await start(host, room)
+    listed = (await host.get(f"/api/rooms/{room['id']}/events?after=1")).json()
+    assert [e["seq"] for e in listed["events"]] == [2, 3] and listed["seq"] == 3
+    assert listed["events"][1]["data"]["turn"]["nonce"]  # the nonce is for its player only
+    for bad in ["-1", "abc", "1.5", "9" * 30]:
+        response = await host.get(f"/api/rooms/{room['id']}/events?after={bad}")
+        assert response.status_code == 422 and _code(response) == "invalid_field"
+
+
+async def test_folded_room_hides_everything_until_the_reveal(client):
+    host, host_user = await new_player(client)
+    guest, _ = await new_player(client)
+    room = await open_room(host, mode="folded", max_steps=3)
+    await join(guest, room)
+    await start(host, room)
+    await step_and_settle(host, room["id"], prompt="secret one")
+
+    for player in (host, guest):
+        seen = await snapshot(player, room["id"])
+        assert seen["tiles"] == [] and seen["tile_count"] == 1
+        canvas = await player.get(f"/api/rooms/{room['id']}/canvas.png")
+        assert canvas.status_code == 403 and _code(canvas) == "not_revealed"
+    guest_events = (await guest.get(f"/api/rooms/{room['id']}/events")).json()["events"]
+    for event in guest_events:
+        assert "tile" not in event["data"] and "prompt" not in event["data"]
+    host_events = (await host.get(f"/api/rooms/{room['id']}/events")).json()["events"]
+    assert any("tile" in e["data"] for e in host_events)  # the painter sees their own step
+
+    # The guest, whose turn it is, sees only the edge they continue.
+    context = await guest.get(f"/api/rooms/{room['id']}/context.png?direction=right")
+    assert context.status_code == 200
+    image = Image.open(io.BytesIO(context.content))
+    assert image.size == (512, 512) and image.mode == "RGBA"
+    assert (await host.get(f"/api/rooms/{room['id']}/context.png?direction=right")).status_code == 403
+    bad = await guest.get(f"/api/rooms/{room['id']}/context.png?direction=diagonal")
+    assert bad.status_code == 422
+
+    await step_and_settle(guest, room["id"], "right")
+    await step_and_settle(host, room["id"], "down")
+    revealed = await snapshot(guest, room["id"])
+    assert revealed["status"] == "finished" and len(revealed["tiles"]) == 3
+    assert revealed["tiles"][0]["prompt"] == "secret one" and revealed["tiles"][0]["author_id"] == host_user["id"]
+    assert (await guest.get(f"/api/rooms/{room['id']}/canvas.png")).status_code == 200
+
+
+async def test_finished_room_is_public_for_the_share_page(client):
+    host, _ = await new_player(client)
+    room = await open_room(host, mode="folded", max_steps=1)
+    await start(host, room)
+    await step_and_settle(host, room["id"])
+    client.cookies.clear()
+    shared = await client.get(f"/api/rooms/{room['id']}")
+    assert shared.status_code == 200 and shared.json()["status"] == "finished"
+    assert "invite_code" not in shared.json()
+    assert (await client.get(f"/api/rooms/{room['id']}/canvas.png")).status_code == 200
+
+
+async def test_blob_route_serves_immutable_bytes_and_refuses_bad_names(client):
+    host, _ = await new_player(client)
+    room = await open_room(host)
+    await start(host, room)
+    step = await step_and_settle(host, room["id"])
+    url = step["tile"]["url"]
+    first = await host.get(url)
+    assert first.status_code == 200 and first.headers["content-type"] == "image/png"
+    etag = first.headers["etag"]
+    cached = await host.get(url, headers={"If-None-Match": etag})
+    assert cached.status_code == 304
+    for bad in ["/blobs/abc.png", "/blobs/" + "0" * 64 + ".png", "/blobs/../../etc/passwd", "/blobs/" + "a" * 64]:
+        assert (await host.get(bad)).status_code == 404

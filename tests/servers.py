@@ -1,0 +1,80 @@
+"""Real `exquisite serve` processes on real ports, for tests that need sockets or crashes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+CONFIG_VARS = [
+    "DATABASE_URL", "REDIS_URL", "BLOB_URL", "GENERATOR", "OPENAI_API_KEY", "PUBLIC_URL",
+    "SESSION_SECRET", "EXQUISITE_ENV", "SIGNUP_CREDITS", "EXQUISITE_DATA_DIR", "EXQUISITE_CRASH_AT",
+    "MOCK_DELAY_MS", "MOCK_FAIL_RATE", "STEP_LEASE_SECONDS",
+]
+
+
+def clean_env(**values) -> dict:
+    """This process's environment without our configuration, plus `values`."""
+    env = {key: value for key, value in os.environ.items() if key not in CONFIG_VARS}
+    env.update({key: str(value) for key, value in values.items()})
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Served:
+    """`exquisite serve` in a subprocess; entering waits for uvicorn's start-up line."""
+
+    def __init__(self, data_dir: Path, *, port: int | None = None, **env) -> None:
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {"MOCK_DELAY_MS": 0, "SESSION_SECRET": "test-secret", **env}
+        self.log: list[str] = []
+
+    async def __aenter__(self) -> "Served":
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "server", "serve", "--port", str(self.port), "--data-dir", str(self.data_dir),
+            env=clean_env(**self.env), stderr=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL,
+        )
+        while True:
+            line = await asyncio.wait_for(self.process.stderr.readline(), timeout=30)
+            if not line:
+                raise AssertionError("serve exited during start-up:\n" + "".join(self.log))
+            self.log.append(line.decode())
+            if b"Application startup complete" in line:
+                self._drain = asyncio.create_task(self._keep_reading())
+                return self
+
+    async def _keep_reading(self) -> None:
+        # The pipe must be emptied, or a chatty server blocks on a full pipe.
+        while line := await self.process.stderr.readline():
+            self.log.append(line.decode())
+
+    async def stop(self) -> None:
+        """SIGTERM, then proof that the lifespan shut down (uvicorn re-raises the signal after)."""
+        self.process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(self.process.wait(), timeout=30)
+        await self._drain
+        assert self.process.returncode in (0, -signal.SIGTERM), self.process.returncode
+        assert any("Application shutdown complete" in line for line in self.log)
+
+    async def died(self) -> int:
+        """Waits for the process to end on its own; returns its exit code."""
+        await asyncio.wait_for(self.process.wait(), timeout=30)
+        await self._drain
+        return self.process.returncode
+
+    async def __aexit__(self, *exc_info) -> None:
+        if self.process.returncode is None:
+            self.process.kill()
+            await self.process.wait()
+        if not self._drain.done():
+            self._drain.cancel()
