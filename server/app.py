@@ -94,7 +94,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return FileResponse(CLIENT_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
     routes = [
+        # The client routes in the browser; each of its pages loads the same document.
         Route("/", index, methods=["GET"]),
+        Route("/rooms/{room_id}", index, methods=["GET"]),
+        Route("/join/{room_id}", index, methods=["GET"]),
+        Route("/share/{room_id}", index, methods=["GET"]),
         *auth.routes,
         *rooms.routes,
         *steps_http.routes,

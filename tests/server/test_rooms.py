@@ -212,3 +212,16 @@ async def test_blob_route_serves_immutable_bytes_and_refuses_bad_names(client):
     assert cached.status_code == 304
     for bad in ["/blobs/abc.png", "/blobs/" + "0" * 64 + ".png", "/blobs/../../etc/passwd", "/blobs/" + "a" * 64]:
         assert (await host.get(bad)).status_code == 404
+
+
+async def test_room_finishes_by_itself_when_no_cell_is_free(client, db):
+    host, _ = await new_player(client)
+    room = await start(host, await open_room(host, max_steps=10))
+    await db.execute("UPDATE rooms SET extent_w = 2, extent_h = 1")
+    await step_and_settle(host, room["id"], "right")
+    assert (await snapshot(host, room["id"]))["free_directions"] == ["left", "right"]
+    await step_and_settle(host, room["id"], "right")
+    finished = await snapshot(host, room["id"])
+    assert finished["status"] == "finished" and finished["tile_count"] == 2
+    last = (await host.get(f"/api/rooms/{room['id']}/events?after={finished['seq'] - 1}")).json()["events"]
+    assert last[0]["kind"] == "room.finished" and last[0]["data"] == {"reason": "complete"}

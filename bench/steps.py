@@ -1,0 +1,194 @@
+"""Steps per second through a real server, beside the database's own ceiling, in one run.
+
+    uv run python bench/steps.py [--rooms 10] [--steps 30]
+
+1. A real `exquisite serve` (embedded Postgres, MOCK_DELAY_MS=0, T=256) driven over HTTP: one
+   single-player room per client, each client taking its turns back to back (submit, then poll
+   the step until it finishes). Prints steps/s and, from the database's own timestamps, the p50
+   and p99 of a step's time outside the generator (finished_at - created_at - generator_ms).
+2. The ceiling: the same two transactions per step (server.steps.submit's TX1 and
+   server.steps.commit's TX2) issued directly with asyncpg from this process, no HTTP, no
+   generator, no blob; then the ratio between the two.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from engine import Direction  # noqa: E402
+from server import steps as step_machine  # noqa: E402
+from server.services import Services  # noqa: E402
+from server.settings import Settings  # noqa: E402
+from storage import Database, EmbeddedPostgres, accounts, credits, database, rooms  # noqa: E402
+from storage.events import EventKind  # noqa: E402
+from storage.rooms import RoomMode, RoomStatus  # noqa: E402
+
+PASSWORD = "benchmark password"
+# Until the socket route lands, a client learns that its step finished by polling it.
+POLL_SECONDS = 0.02
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+async def fresh_database(server: EmbeddedPostgres, name: str) -> str:
+    admin = await asyncpg.connect(server.uri())
+    await admin.execute(f"CREATE DATABASE {name}")
+    await admin.close()
+    conn = await asyncpg.connect(server.uri(name))
+    await database.migrate(conn)
+    await conn.close()
+    return server.uri(name)
+
+
+async def start_server(dsn: str, data_dir: Path, port: int) -> asyncio.subprocess.Process:
+    env = {
+        **os.environ,
+        "DATABASE_URL": dsn,
+        "MOCK_DELAY_MS": "0",
+        "SIGNUP_CREDITS": "100000",
+        "AUTH_ATTEMPTS_PER_ADDRESS": "100000",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "server", "serve", "--port", str(port), "--data-dir", str(data_dir),
+        env=env, stderr=asyncio.subprocess.PIPE,
+    )
+    while b"Application startup complete" not in (line := await process.stderr.readline()):
+        if not line:
+            raise SystemExit("the server did not start")
+
+    async def drain():
+        while await process.stderr.readline():
+            pass
+
+    asyncio.create_task(drain())
+    return process
+
+
+async def play_over_http(url: str, index: int, steps: int) -> None:
+    async with httpx.AsyncClient(base_url=url, headers={"Origin": url}, timeout=60) as http:
+        await http.post(
+            "/api/auth/signup",
+            json={"email": f"bench{index}@example.com", "password": PASSWORD, "display_name": f"B{index}"},
+        )
+        room = (await http.post("/api/rooms", json={"name": f"bench {index}", "mode": "open", "tile_size": 256, "max_steps": 64})).json()["room"]
+        room_id = room["id"]
+        await http.post(f"/api/rooms/{room_id}/start")
+        for number in range(steps):
+            snapshot = (await http.get(f"/api/rooms/{room_id}")).json()
+            direction = snapshot["free_directions"][number % len(snapshot["free_directions"])]
+            response = await http.post(
+                f"/api/rooms/{room_id}/steps",
+                json={"turn_nonce": snapshot["turn"]["nonce"], "prompt": f"step {number}", "direction": direction},
+                headers={"Idempotency-Key": str(uuid.uuid4())},
+            )
+            step_id = response.json()["step"]["id"]
+            while (await http.get(f"/api/rooms/{room_id}/steps/{step_id}")).json()["status"] == "running":
+                await asyncio.sleep(POLL_SECONDS)
+
+
+async def http_phase(dsn: str, data_dir: Path, rooms_count: int, steps: int) -> tuple[float, list[float]]:
+    port = 18000 + os.getpid() % 1000
+    process = await start_server(dsn, data_dir, port)
+    try:
+        started = time.perf_counter()
+        await asyncio.gather(*(play_over_http(f"http://127.0.0.1:{port}", i, steps) for i in range(rooms_count)))
+        elapsed = time.perf_counter() - started
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await process.wait()
+    conn = await asyncpg.connect(dsn)
+    rows = await conn.fetch(
+        """SELECT extract(epoch FROM finished_at - created_at) * 1000 - generator_ms AS outside
+           FROM steps WHERE status = 'committed'"""
+    )
+    await conn.close()
+    return rooms_count * steps / elapsed, [row["outside"] for row in rows]
+
+
+async def db_phase(dsn: str, rooms_count: int, steps: int) -> float:
+    settings = Settings(_env_file=None, database_url=dsn, signup_credits=100000)
+    async with Database(dsn, min_size=rooms_count, max_size=rooms_count + 2) as db:
+        services = Services(settings, db, None, None, None, None, None)
+        players = []
+        async with db.acquire() as conn:
+            for index in range(rooms_count):
+                async with conn.transaction():
+                    user = await accounts.insert_user(conn, email=f"db{index}@example.com", password_hash="x", display_name="D")
+                    await credits.post_credits(conn, user.id, 100000, credits.LedgerKind.SIGNUP_GRANT)
+                    room = await rooms.insert_room(
+                        conn, name="db", mode=RoomMode.OPEN, tile_size=256, max_steps=64, max_members=8,
+                        turn_seconds=None, host_id=user.id, invite_code="x",
+                    )
+                    await rooms.insert_member(conn, room.id, user.id)
+                    await rooms.set_status(conn, room, RoomStatus.PLAYING)
+                    await step_machine.advance_turn(conn, room, EventKind.TURN_CHANGED)
+                players.append((user, room.id))
+
+        async def play(user, room_id) -> None:
+            for number in range(steps):
+                async with db.acquire() as conn:
+                    room = await rooms.room_by_id(conn, room_id)
+                request = step_machine.StepRequest(room.turn.nonce, f"step {number}", _snake(number))
+                step, _, _ = await step_machine.submit(services, room_id, user, str(uuid.uuid4()), request)
+                await step_machine.commit(services, step, f"{number:064x}", 1.0, 0)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(play(user, room_id) for user, room_id in players))
+        return rooms_count * steps / (time.perf_counter() - started)
+
+
+def _snake(number: int) -> Direction:
+    """The move onto the number-th cell of a path that fills an 8-wide extent row by row:
+    right x7, down, left x7, down, ... (the first step places (0, 0) whatever the direction)."""
+    row, column = divmod(number, 8)
+    if column == 0:
+        return Direction.DOWN
+    return Direction.RIGHT if row % 2 == 0 else Direction.LEFT
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rooms", type=int, default=10)
+    parser.add_argument("--steps", type=int, default=30)
+    args = parser.parse_args()
+    if args.steps > 63:
+        raise SystemExit("at most 63 steps per room fit an 8 x 8 extent")
+    with tempfile.TemporaryDirectory(prefix="exquisite-bench-") as tmp:
+        server = EmbeddedPostgres(Path(tmp) / "pg", delete_on_exit=True)
+        server.start()
+        try:
+            http_dsn = await fresh_database(server, "bench_http")
+            db_dsn = await fresh_database(server, "bench_db")
+            http_rate, outside = await http_phase(http_dsn, Path(tmp) / "data", args.rooms, args.steps)
+            db_rate = await db_phase(db_dsn, args.rooms, args.steps)
+        finally:
+            server.stop()
+    print(f"{args.rooms} rooms x {args.steps} steps, T=256, MOCK_DELAY_MS=0, {os.cpu_count()} cores")
+    print(f"  through the server (HTTP)    {http_rate:8.1f} steps/s")
+    print(f"  database ceiling (TX1+TX2)   {db_rate:8.1f} steps/s")
+    print(f"  ratio server / ceiling       {http_rate / db_rate:8.2f}")
+    print(
+        f"  step time outside generator  p50 {statistics.median(outside):.1f} ms"
+        f"  p99 {percentile(outside, 0.99):.1f} ms  (n={len(outside)})"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,179 @@
+// The canvas: tiles placed on the grid, with pan and zoom (mouse, touch and keyboard).
+import { h } from "./dom.js";
+
+const MIN_ZOOM = 0.05;
+const MAX_ZOOM = 4;
+
+export class Board {
+  /** `describe(tile)` gives each tile's alt text. */
+  constructor(tileSize, describe = (tile) => tile.prompt || "A tile") {
+    this.size = tileSize;
+    this.describe = describe;
+    this.tiles = new Map(); // step_id -> <img>
+    this.view = { x: 0, y: 0, zoom: 1 };
+    this.follow = true; // refit as the canvas grows, until the user pans or zooms
+    this.layer = h("div.board-layer");
+    this.ghost = h("div.ghost-cell", { hidden: true, "aria-hidden": "true" });
+    this.layer.append(this.ghost);
+    this.empty = h("p.board-empty", {}, "The canvas is empty. The first tile will appear here.");
+    this.overlay = h("div.board-overlay", { hidden: true });
+    this.viewport = h("div.board-viewport", {
+      tabindex: "0", role: "img",
+      "aria-label": "The canvas. Drag or use the arrow keys to pan, + and - to zoom, 0 to fit.",
+    }, this.layer, this.empty);
+    const zoomButton = (label, text, action) =>
+      h("button.icon-button", { type: "button", "aria-label": label, title: label, onclick: action }, text);
+    this.controls = h("div.board-controls", {},
+      zoomButton("Zoom in", "+", () => this.zoomBy(1.25)),
+      zoomButton("Zoom out", "−", () => this.zoomBy(0.8)),
+      zoomButton("Fit the canvas to the screen", "⤢", () => { this.follow = true; this.fit(); }));
+    this.el = h("div.board", {}, this.viewport, this.overlay, this.controls);
+    this.bindGestures();
+    this.resizeObserver = new ResizeObserver(() => this.follow && this.fit());
+    this.resizeObserver.observe(this.viewport);
+  }
+
+  destroy() {
+    this.resizeObserver.disconnect();
+  }
+
+  /** Shows exactly `tiles` (no animation). */
+  setTiles(tiles) {
+    for (const img of this.tiles.values()) img.remove();
+    this.tiles.clear();
+    tiles.forEach((tile) => this.addTile(tile, false));
+    this.fit();
+  }
+
+  /** Places one tile; a new tile fades in where it lands. */
+  addTile(tile, animate = true) {
+    if (this.tiles.has(tile.step_id)) return;
+    const img = h("img.tile", {
+      src: tile.url, alt: this.describe(tile), width: this.size, height: this.size, draggable: "false",
+      dataset: { x: tile.x, y: tile.y, position: tile.position ?? "" },
+    });
+    img.style.transform = `translate(${tile.x * this.size}px, ${tile.y * this.size}px)`;
+    if (animate) img.classList.add("arriving");
+    this.layer.insertBefore(img, this.ghost);
+    this.tiles.set(tile.step_id, img);
+    this.empty.hidden = true;
+    if (animate && this.follow) this.fit();
+  }
+
+  /** Marks the cell a step will paint (`state` is "preview" or "painting"), or hides it. */
+  setGhost(cell, state = "preview", preview = null) {
+    this.ghost.hidden = !cell;
+    if (!cell) return;
+    this.ghost.className = `ghost-cell ghost-${state}`;
+    this.ghost.style.transform = `translate(${cell[0] * this.size}px, ${cell[1] * this.size}px)`;
+    this.ghost.style.width = this.ghost.style.height = `${this.size}px`;
+    // A preview is the generator's whole 2T window; its middle is the tile.
+    this.ghost.style.backgroundImage = preview ? `url("${preview}")` : "";
+    const cellKey = cell.join(",");
+    if (this.ghostCell !== cellKey) {
+      this.ghostCell = cellKey;
+      if (this.follow) this.fit();
+    }
+  }
+
+  /** Covers the canvas with `node` (a folded room's view), or uncovers it with null. */
+  setOverlay(node) {
+    this.overlay.replaceChildren(...(node ? [node] : []));
+    this.overlay.hidden = !node;
+    this.viewport.hidden = Boolean(node);
+    this.controls.hidden = Boolean(node);
+  }
+
+  bounds() {
+    const cells = [...this.tiles.values()].map((img) => [Number(img.dataset.x), Number(img.dataset.y)]);
+    if (!this.ghost.hidden && this.ghostCell) cells.push(this.ghostCell.split(",").map(Number));
+    if (!cells.length) return null;
+    const xs = cells.map((c) => c[0]);
+    const ys = cells.map((c) => c[1]);
+    return { minX: Math.min(...xs), minY: Math.min(...ys), maxX: Math.max(...xs) + 1, maxY: Math.max(...ys) + 1 };
+  }
+
+  fit() {
+    const box = this.bounds();
+    const { clientWidth: width, clientHeight: height } = this.viewport;
+    if (!box || !width || !height) return;
+    const worldW = (box.maxX - box.minX) * this.size;
+    const worldH = (box.maxY - box.minY) * this.size;
+    const zoom = Math.min(width / worldW, height / worldH, 1.5) * 0.92;
+    this.view = {
+      zoom,
+      x: (width - worldW * zoom) / 2 - box.minX * this.size * zoom,
+      y: (height - worldH * zoom) / 2 - box.minY * this.size * zoom,
+    };
+    this.apply();
+  }
+
+  apply() {
+    const { x, y, zoom } = this.view;
+    this.layer.style.transform = `translate(${x}px, ${y}px) scale(${zoom})`;
+  }
+
+  panBy(dx, dy) {
+    this.follow = false;
+    this.view.x += dx;
+    this.view.y += dy;
+    this.apply();
+  }
+
+  /** Zooms by `factor` around a point of the viewport (its centre by default). */
+  zoomBy(factor, px = this.viewport.clientWidth / 2, py = this.viewport.clientHeight / 2) {
+    this.follow = false;
+    const zoom = Math.min(MAX_ZOOM, Math.max(MIN_ZOOM, this.view.zoom * factor));
+    const ratio = zoom / this.view.zoom;
+    this.view = { zoom, x: px - (px - this.view.x) * ratio, y: py - (py - this.view.y) * ratio };
+    this.apply();
+  }
+
+  bindGestures() {
+    const pointers = new Map();
+    let pinch = null;
+    this.viewport.addEventListener("pointerdown", (event) => {
+      this.viewport.setPointerCapture(event.pointerId);
+      pointers.set(event.pointerId, [event.clientX, event.clientY]);
+      this.viewport.classList.add("dragging");
+    });
+    this.viewport.addEventListener("pointermove", (event) => {
+      const last = pointers.get(event.pointerId);
+      if (!last) return;
+      pointers.set(event.pointerId, [event.clientX, event.clientY]);
+      if (pointers.size === 2) {
+        const [a, b] = [...pointers.values()];
+        const distance = Math.hypot(a[0] - b[0], a[1] - b[1]);
+        if (pinch) this.zoomBy(distance / pinch);
+        pinch = distance;
+      } else {
+        this.panBy(event.clientX - last[0], event.clientY - last[1]);
+      }
+    });
+    const release = (event) => {
+      pointers.delete(event.pointerId);
+      pinch = null;
+      if (!pointers.size) this.viewport.classList.remove("dragging");
+    };
+    this.viewport.addEventListener("pointerup", release);
+    this.viewport.addEventListener("pointercancel", release);
+    this.viewport.addEventListener("wheel", (event) => {
+      event.preventDefault();
+      const rect = this.viewport.getBoundingClientRect();
+      this.zoomBy(Math.exp(-event.deltaY / 400), event.clientX - rect.left, event.clientY - rect.top);
+    }, { passive: false });
+    this.viewport.addEventListener("keydown", (event) => {
+      const step = 60;
+      const actions = {
+        ArrowLeft: () => this.panBy(step, 0), ArrowRight: () => this.panBy(-step, 0),
+        ArrowUp: () => this.panBy(0, step), ArrowDown: () => this.panBy(0, -step),
+        "+": () => this.zoomBy(1.25), "=": () => this.zoomBy(1.25), "-": () => this.zoomBy(0.8),
+        0: () => { this.follow = true; this.fit(); },
+      };
+      if (actions[event.key]) {
+        event.preventDefault();
+        actions[event.key]();
+      }
+    });
+  }
+}

@@ -1,0 +1,76 @@
+// Folds the room's events into its snapshot (DESIGN.md section 6). Pure: no DOM, no network.
+
+/** Applies one event to `room` in place; returns what the views need to react to. */
+export function applyEvent(room, { seq, kind, data }) {
+  room.seq = Math.max(room.seq, seq);
+  switch (kind) {
+    case "member.joined":
+      if (!room.members.some((m) => m.user_id === data.user_id)) {
+        room.members.push({ user_id: data.user_id, display_name: data.display_name, position: data.position });
+        room.members.sort((a, b) => a.position - b.position);
+      }
+      break;
+    case "member.left":
+      room.members = room.members.filter((m) => m.user_id !== data.user_id);
+      break;
+    case "room.started":
+      room.status = "playing";
+      break;
+    case "turn.changed":
+    case "turn.skipped":
+      room.turn = data.turn;
+      break;
+    case "step.started":
+      room.step = {
+        id: data.step_id, player_id: data.player_id,
+        direction: data.direction, cell: data.cell, prompt: data.prompt,
+      };
+      room.progress = { fraction: 0, preview: null };
+      break;
+    case "step.committed":
+      room.step = null;
+      room.progress = null;
+      room.tile_count += 1;
+      if (data.tile && !room.tiles.some((t) => t.step_id === data.tile.step_id)) {
+        room.tiles.push(data.tile);
+        room.frontier = [data.tile.x, data.tile.y];
+        // Where the next step may go is recomputed by the server; until a fresh snapshot says
+        // otherwise, offer nothing rather than a direction that might be refused.
+        room.free_directions = null;
+      }
+      break;
+    case "step.aborted":
+      room.step = null;
+      room.progress = null;
+      break;
+    case "room.finished":
+      room.status = "finished";
+      room.turn = null;
+      room.step = null;
+      room.progress = null;
+      break;
+    default:
+      break;
+  }
+  return { kind, data };
+}
+
+export const memberName = (room, userId) =>
+  room.members.find((m) => m.user_id === userId)?.display_name ?? "Someone";
+
+export const isMember = (room, user) => Boolean(user) && room.members.some((m) => m.user_id === user.id);
+
+export const isMyTurn = (room, user) =>
+  Boolean(user) && room.status === "playing" && room.turn?.player_id === user.id;
+
+/** Whether this viewer may see the pixels now (folded rooms hide them until the reveal). */
+export const showsCanvas = (room) => room.mode === "open" || room.status === "finished";
+
+const DELTAS = { left: [-1, 0], right: [1, 0], up: [0, -1], down: [0, 1] };
+
+/** The cell a step in `direction` paints: next to the frontier, or (0, 0) for the first tile. */
+export function targetCell(room, direction) {
+  if (!room.frontier || room.tile_count === 0) return [0, 0];
+  const [dx, dy] = DELTAS[direction];
+  return [room.frontier[0] + dx, room.frontier[1] + dy];
+}

@@ -1,0 +1,40 @@
+// Who is signed in: the /api/me user, kept in one place and shown in the top bar.
+import { api, ApiError } from "./api.js";
+import { $ } from "./dom.js";
+
+let current = null;
+const listeners = new Set();
+
+export const currentUser = () => current;
+
+export function setUser(user) {
+  current = user;
+  $("#account").hidden = !user;
+  if (user) {
+    $("#account-name").textContent = user.display_name;
+    $("#account-credits").textContent = user.credits;
+  }
+  listeners.forEach((listener) => listener(user));
+}
+
+export function onUserChange(listener) {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+/** Reloads the user (credits change as steps start and abort); null when signed out. */
+export async function refreshUser() {
+  try {
+    setUser(await api("GET", "/api/me"));
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    if (error.status === 401) setUser(null);
+    else if (error.code !== "network") throw error;
+  }
+  return current;
+}
+
+export async function signOut() {
+  await api("POST", "/api/auth/logout");
+  setUser(null);
+}
