@@ -14,16 +14,17 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from engine import make_generator
-from server import auth, health, rooms, steps_http
+from server import auth, health, rooms, steps_http, ws
 from server.coordinator import Coordinator
 from server.envelope import EXCEPTION_HANDLERS
+from server.hub import Hub
 from server.metrics import Metrics
 from server.middleware import OriginGuard, RequestContext
 from server.ratelimit import RateLimiter
 from server.recovery import Reaper
 from server.services import Services
 from server.settings import Settings
-from storage import Database, EmbeddedPostgres, LocalBlobStore, database
+from storage import Database, EmbeddedPostgres, LocalBlobStore, database, open_bus
 
 __all__ = ["create_app", "CLIENT_DIR"]
 
@@ -81,11 +82,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 auth_by_address=RateLimiter(settings.auth_attempts_per_address),
                 auth_by_email=RateLimiter(settings.auth_attempts_per_email),
             )
+            services.bus = await stack.enter_async_context(open_bus(settings.redis_url))
+            hub = Hub(services, services.bus, resync_seconds=settings.bus_resync_seconds)
+            services.hub = await stack.enter_async_context(hub)
             services.coordinator = await stack.enter_async_context(
-                Coordinator(services, services.generator)
+                Coordinator(services, generator, publish=hub.publish_events, on_progress=hub.publish_progress)
             )
             await stack.enter_async_context(
-                Reaper(services, services.coordinator.announce, settings.reaper_interval_seconds)
+                Reaper(services, hub.publish_events, settings.reaper_interval_seconds)
             )
             app.state.services = services
             yield
@@ -102,6 +106,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *auth.routes,
         *rooms.routes,
         *steps_http.routes,
+        *ws.routes,
         *health.routes,
         Mount("/client", StaticFiles(directory=CLIENT_DIR), name="client"),
     ]

@@ -29,12 +29,14 @@ Progress = Callable[[Step, float, np.ndarray | None], Awaitable[None]]
 
 
 class Coordinator:
-    def __init__(self, services, generator: Generator, *, shutdown_grace: float = 10.0) -> None:
+    def __init__(
+        self, services, generator: Generator, *, publish: Publish, on_progress: Progress, shutdown_grace: float = 10.0
+    ) -> None:
         self.services = services
         self.generator = generator
+        self.publish = publish
+        self.on_progress = on_progress
         self.shutdown_grace = shutdown_grace
-        self.publish: Publish | None = None
-        self.on_progress: Progress | None = None
         self._tasks: dict[UUID, tuple[UUID, asyncio.Task]] = {}
 
     async def __aenter__(self) -> "Coordinator":
@@ -72,11 +74,7 @@ class Coordinator:
 
     async def _run(self, step: Step) -> None:
         events = await step_machine.run(self.services, step, lambda context: self._generate(step, context))
-        await self.announce(step.room_id, events)
-
-    async def announce(self, room_id: UUID, events: list[Event]) -> None:
-        if events and self.publish is not None:
-            await self.publish(room_id, events)
+        await self.publish(step.room_id, events)
 
     async def _generate(self, step: Step, context: np.ndarray) -> np.ndarray:
         """Runs the generator, renewing the lease every third of its length; raises LeaseLost
@@ -111,5 +109,4 @@ class Coordinator:
 
     async def _progress(self, step: Step, fraction: float, preview: np.ndarray | None) -> None:
         crash_point(self.services.settings.crash_at, "during_generation")
-        if self.on_progress is not None:
-            await self.on_progress(step, fraction, preview)
+        await self.on_progress(step, fraction, preview)

@@ -21,7 +21,7 @@ async def healthz(request: Request) -> Response:
 
 async def readyz(request: Request) -> Response:
     services = request.app.state.services
-    checks = {"database": services.db.ping, "blobs": services.blobs.check}
+    checks = {"database": services.db.ping, "bus": services.bus.check, "blobs": services.blobs.check}
     results = {}
     for name, check in checks.items():
         try:

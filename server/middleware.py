@@ -16,7 +16,7 @@ from server.envelope import error_response, internal_error_response
 from server.metrics import Metrics
 from storage import Forbidden
 
-__all__ = ["RequestContext", "OriginGuard", "SESSION_COOKIE"]
+__all__ = ["RequestContext", "OriginGuard", "SESSION_COOKIE", "origin_allowed", "origin_of"]
 
 log = logging.getLogger("exquisite.http")
 
@@ -84,7 +84,7 @@ class OriginGuard:
 
     def __init__(self, app: ASGIApp, *, public_url: str | None, development: bool) -> None:
         self.app = app
-        self.public_origin = _origin_of(public_url) if public_url else None
+        self.public_origin = origin_of(public_url) if public_url else None
         self.development = development
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -98,18 +98,24 @@ class OriginGuard:
         await self.app(scope, receive, send)
 
     def allowed(self, headers: Headers) -> bool:
-        origin = headers.get("origin")
-        if not origin or origin == "null":
-            return False
-        origin = _origin_of(origin)
-        if origin == self.public_origin:
-            return True
-        if self.development or self.public_origin is None:
-            host = headers.get("host", "")
-            return origin in (f"http://{host}", f"https://{host}")
+        return origin_allowed(headers, self.public_origin, self.development)
+
+
+def origin_allowed(headers: Headers, public_origin: str | None, development: bool) -> bool:
+    """Whether the request's Origin is ours: PUBLIC_URL's, or in development the request's
+    own host (so that 127.0.0.1 and localhost both work)."""
+    origin = headers.get("origin")
+    if not origin or origin == "null":
         return False
+    origin = origin_of(origin)
+    if origin == public_origin:
+        return True
+    if development or public_origin is None:
+        host = headers.get("host", "")
+        return origin in (f"http://{host}", f"https://{host}")
+    return False
 
 
-def _origin_of(url: str) -> str:
+def origin_of(url: str) -> str:
     parts = urlsplit(url.strip())
     return f"{parts.scheme.lower()}://{parts.netloc.lower()}"

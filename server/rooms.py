@@ -98,11 +98,6 @@ async def room_body(conn, room: Room, viewer: Viewer) -> dict:
     return room_json(room, members, tiles, running, viewer)
 
 
-async def _announce(services: Services, room_id: UUID, events) -> None:
-    if services.coordinator is not None:
-        await services.coordinator.announce(room_id, events)
-
-
 async def create_room(request: Request) -> Response:
     services = _services(request)
     user = await current_user(services, request)
@@ -127,7 +122,7 @@ async def create_room(request: Request) -> Response:
             )
         room = await rooms.room_by_id(conn, room.id)
         body = await room_body(conn, room, Viewer(user.id, True))
-    await _announce(services, room.id, [event])
+    await services.hub.publish_events(room.id, [event])
     return JSONResponse({"room": body}, 201)
 
 
@@ -202,7 +197,7 @@ async def join_room(request: Request) -> Response:
             )
         room = await rooms.room_by_id(conn, room.id)
         body = await room_body(conn, room, Viewer(user.id, True))
-    await _announce(services, room.id, [event])
+    await services.hub.publish_events(room.id, [event])
     return JSONResponse({"room": body})
 
 
@@ -223,7 +218,7 @@ async def _host_transition(request: Request, change) -> Response:
             events = await change(conn, room)
         room = await rooms.room_by_id(conn, room.id)
         body = await room_body(conn, room, Viewer(user.id, True))
-    await _announce(services, room.id, events)
+    await services.hub.publish_events(room.id, events)
     return JSONResponse({"room": body})
 
 

@@ -9,10 +9,11 @@ from engine import Generator
 from server.metrics import Metrics
 from server.ratelimit import RateLimiter
 from server.settings import Settings
-from storage import Database, LocalBlobStore
+from storage import Bus, Database, LocalBlobStore
 
 if TYPE_CHECKING:
     from server.coordinator import Coordinator
+    from server.hub import Hub
 
 __all__ = ["Services"]
 
@@ -26,4 +27,6 @@ class Services:
     generator: Generator
     auth_by_address: RateLimiter
     auth_by_email: RateLimiter
+    bus: Bus | None = None
+    hub: "Hub | None" = field(default=None)
     coordinator: "Coordinator | None" = field(default=None)

@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     mock_fail_rate: float = Field(0.0, ge=0, le=1)
 
     reaper_interval_seconds: float = Field(2.0, gt=0)
+    # Frames a socket may have waiting before it counts as too slow and is closed with 4008.
+    ws_send_queue: int = Field(512, ge=1)
+    # A reconnect further behind than this many events gets a snapshot instead of the events.
+    ws_resume_window: int = Field(1000, ge=1)
+    # How often the hub compares its rooms' seq with Postgres, to recover lost bus messages.
+    bus_resync_seconds: float = Field(2.0, gt=0)
     # Test suite only: the step boundary at which the process kills itself (server/faults.py).
     crash_at: str | None = Field(None, validation_alias=AliasChoices("crash_at", "exquisite_crash_at"))
 

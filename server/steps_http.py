@@ -70,7 +70,7 @@ async def submit_step(services: Services, room_id, user: User, key: str, body: S
     step, events, replayed = await step_machine.submit(services, room_id, user, key, body.request())
     if not replayed:
         services.coordinator.start(step)
-        await services.coordinator.announce(room_id, events)
+        await services.hub.publish_events(room_id, events)
     async with services.db.acquire() as conn:
         room, viewer = await visible_room(conn, room_id, user)
         current = await steps.step_by_id(conn, step.id)

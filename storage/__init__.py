@@ -1,6 +1,7 @@
 """Everything that persists: Postgres (every SQL statement lives here), blobs, the ledger."""
 
-from storage import accounts, credits, database
+from storage import accounts, credits, database, events, rooms, steps
+from storage.bus import Bus, MemoryBus, RedisBus, open_bus
 from storage.database import Database
 from storage.blobs import LocalBlobStore, is_blob_key
 from storage.embedded import EmbeddedPostgres
@@ -21,6 +22,13 @@ __all__ = [
     "accounts",
     "credits",
     "database",
+    "events",
+    "rooms",
+    "steps",
+    "Bus",
+    "MemoryBus",
+    "RedisBus",
+    "open_bus",
     "Database",
     "LocalBlobStore",
     "is_blob_key",

@@ -29,6 +29,7 @@ __all__ = [
     "count_tile",
     "rooms_of_user",
     "open_rooms",
+    "event_heads",
     "rooms_past_turn_deadline",
 ]
 
@@ -245,6 +246,12 @@ async def open_rooms(conn: asyncpg.Connection, exclude_user: int, limit: int = 5
         exclude_user, limit,
     )
     return [_room(row) for row in rows]
+
+
+async def event_heads(conn: asyncpg.Connection, room_ids: list[UUID]) -> dict[UUID, int]:
+    # Returns each room's last event seq.
+    rows = await conn.fetch("SELECT id, seq FROM rooms WHERE id = ANY($1::uuid[])", room_ids)
+    return {row["id"]: row["seq"] for row in rows}
 
 
 async def rooms_past_turn_deadline(conn: asyncpg.Connection, limit: int = 100) -> list[UUID]:

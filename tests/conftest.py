@@ -127,8 +127,19 @@ async def signup(client: httpx.AsyncClient, email: str | None = None, **fields) 
 
 def browser(client: httpx.AsyncClient, token: str | None = None) -> httpx.AsyncClient:
     """Another browser on the same app: its own cookie jar, holding `token` if given."""
-    other = httpx.AsyncClient(transport=client._transport, base_url=ORIGIN, headers={"Origin": ORIGIN})
+    origin = client.headers.get("Origin", ORIGIN)
+    other = httpx.AsyncClient(transport=client._transport, base_url=client.base_url, headers={"Origin": origin})
     if token is not None:
         other.cookies.set(SESSION_COOKIE, token)
-    other.app = client.app
+    other.app = getattr(client, "app", None)
     return other
+
+
+@pytest.fixture
+async def redis_server():
+    from tests.servers import RedisServer
+
+    server = await RedisServer().start()
+    yield server
+    if server.process.returncode is None:
+        await server.kill()

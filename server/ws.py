@@ -1,0 +1,124 @@
+"""`GET /ws/rooms/{id}?after=SEQ`: the live room over a websocket (DESIGN.md section 6)."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from server.connection import Connection
+from server.envelope import error_body
+from server.middleware import origin_allowed, origin_of
+from server.rooms import parse_room_id, room_body, visible_room
+from server.sessions import optional_user
+from server.steps_http import StepBody, check_idempotency_key, submit_step
+from server.validation import parse_fields
+from server.views import event_json
+from storage import AppError, events as event_log
+
+__all__ = ["routes"]
+
+log = logging.getLogger(__name__)
+
+# Close codes before accepting are sent as an HTTP 403 by the server.
+_POLICY = 1008
+
+
+async def room_socket(websocket: WebSocket) -> None:
+    services = websocket.app.state.services
+    settings = services.settings
+    public_origin = origin_of(settings.public_url) if settings.public_url else None
+    if not origin_allowed(websocket.headers, public_origin, not settings.production):
+        await websocket.close(_POLICY)
+        return
+    user = await optional_user(services, websocket)
+    if user is None:
+        await websocket.close(_POLICY)
+        return
+    try:
+        room_id = parse_room_id(websocket.path_params["room_id"])
+        after = _after(websocket.query_params.get("after"))
+        async with services.db.acquire() as conn:
+            room, viewer = await visible_room(conn, room_id, user)
+    except AppError:
+        await websocket.close(_POLICY)
+        return
+
+    await websocket.accept()
+    connection = Connection(
+        websocket, room_id=room.id, user_id=user.id, member=viewer.member, queue_size=settings.ws_send_queue
+    )
+    hub = services.hub
+    await hub.attach(connection, room)
+    try:
+        frames, seq = await _first_frames(services, room.id, user, after)
+        connection.go_live(frames, seq)
+        await hub.joined(connection)
+        await _read(websocket, connection, services, user, room.id)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        await hub.detach(connection)
+        await connection.close(1000)
+
+
+def _after(raw: str | None) -> int | None:
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise AppError("after must be a whole number")
+    return int(raw)
+
+
+async def _first_frames(services, room_id, user, after: int | None) -> tuple[list[str], int]:
+    """Exactly the missed events when they are retained and few enough; else a snapshot."""
+    async with services.db.acquire() as conn:
+        room, viewer = await visible_room(conn, room_id, user)
+        window = services.settings.ws_resume_window
+        if after is not None and after <= room.seq and room.seq - after <= window:
+            oldest = await event_log.oldest_seq(conn, room.id)
+            if after == room.seq or (oldest is not None and oldest <= after + 1):
+                missed = await event_log.events_after(conn, room.id, after, limit=window)
+                frames = [_dump({"type": "event", **event_json(e, room, user.id)}) for e in missed]
+                return frames, missed[-1].seq if missed else after
+        snapshot = await room_body(conn, room, viewer)
+    return [_dump({"type": "snapshot", "room": snapshot})], snapshot["seq"]
+
+
+def _dump(body: dict) -> str:
+    return json.dumps(body, separators=(",", ":"))
+
+
+async def _read(websocket: WebSocket, connection: Connection, services, user, room_id) -> None:
+    while True:
+        raw = await websocket.receive_text()
+        try:
+            message = json.loads(raw)
+            if not isinstance(message, dict):
+                raise ValueError
+        except ValueError:
+            connection.offer(_dump({"type": "error", **error_body("malformed_json", "Frames are JSON objects.")["error"]}))
+            continue
+        kind = message.get("type")
+        if kind == "ping":
+            connection.offer('{"type":"pong"}')
+        elif kind == "step.submit":
+            connection.offer(await _submit(services, user, room_id, message))
+        else:
+            connection.offer(_dump({"type": "error", "code": "unknown_type", "message": "Unknown frame type."}))
+
+
+async def _submit(services, user, room_id, message: dict) -> str:
+    """The HTTP step route's rules and answers, over the socket."""
+    try:
+        key = check_idempotency_key(message.get("idempotency_key"))
+        body = parse_fields(message, StepBody)
+        step, replayed = await submit_step(services, room_id, user, key, body)
+    except AppError as exc:
+        return _dump({"type": "error", **error_body(exc.code, exc.message)["error"]})
+    return _dump({"type": "step.accepted", "status": 200 if replayed else 202, "step": step})
+
+
+routes = [WebSocketRoute("/ws/rooms/{room_id}", room_socket)]
