@@ -28,7 +28,7 @@ from storage import Bus, events as event_log, rooms
 from storage.events import Event, EventKind
 from storage.rooms import Room, RoomMode, RoomStatus
 
-__all__ = ["Hub"]
+__all__ = ["Hub", "encode_events"]
 
 log = logging.getLogger(__name__)
 
@@ -87,15 +87,8 @@ class Hub:
     # --- producers: what happened, published for every instance --------------------------------
 
     async def publish_events(self, room_id: UUID, events: list[Event]) -> None:
-        if not events:
-            return
-        body = {
-            "type": "events",
-            "events": [
-                {"seq": e.seq, "kind": e.kind, "data": e.data, "at": e.at.isoformat()} for e in events
-            ],
-        }
-        await self.bus.publish(str(room_id), _frame(body).encode())
+        if events:
+            await self.bus.publish(str(room_id), encode_events(events))
 
     async def publish_progress(self, step, fraction: float, preview: np.ndarray | None) -> None:
         data_url = None
@@ -260,6 +253,15 @@ class Hub:
                 await self.resync()
             except Exception:
                 log.exception("hub resync failed")
+
+
+def encode_events(events: list[Event]) -> bytes:
+    """The bus message that carries committed events to every instance's hub."""
+    body = {
+        "type": "events",
+        "events": [{"seq": e.seq, "kind": e.kind, "data": e.data, "at": e.at.isoformat()} for e in events],
+    }
+    return _frame(body).encode()
 
 
 def _event(room_id: UUID, body: dict) -> Event:

@@ -1,7 +1,6 @@
 """Kill a real server with SIGKILL at every boundary of a step; a restarted instance recovers
 the room with no operator, and the invariants hold afterwards."""
 
-import asyncio
 import signal
 from contextlib import asynccontextmanager
 
@@ -13,6 +12,7 @@ from tests.conftest import make_settings, running_app
 from tests.invariants import check_invariants
 from tests.play import new_player, open_room, start
 from tests.servers import Served
+from tests.sockets import room_socket
 
 PASSWORD = "correct horse battery"
 
@@ -32,16 +32,6 @@ async def _submit(http: httpx.AsyncClient, room_id: str, prompt: str) -> httpx.R
         json={"turn_nonce": nonce, "prompt": prompt, "direction": "right"},
         headers={"Idempotency-Key": f"{prompt}-key"},
     )
-
-
-async def _finished(http: httpx.AsyncClient, room_id: str, step_id: str) -> dict:
-    # The step runs in another process; until the socket route lands, its status is polled.
-    for _ in range(400):
-        step = (await http.get(f"/api/rooms/{room_id}/steps/{step_id}")).json()
-        if step["status"] != "running":
-            return step
-        await asyncio.sleep(0.025)
-    raise AssertionError(f"step {step_id} still running")
 
 
 @pytest.mark.parametrize("point", CRASH_POINTS)
@@ -75,10 +65,13 @@ async def test_step_killed_at_each_boundary_is_recovered_by_a_restarted_instance
         async with _signed_in(restarted, user["email"]) as http:
             me = (await http.get("/api/me")).json()
             assert me["credits"] == user["credits"]  # nothing lost
-            response = await _submit(http, room["id"], "recovered")
-            assert response.status_code == 202, response.text
-            step = await _finished(http, room["id"], response.json()["step"]["id"])
-            assert step["status"] == "committed"
+            async with room_socket(restarted, http, room["id"]) as sock:
+                assert (await sock.frame())["type"] == "snapshot"
+                response = await _submit(http, room["id"], "recovered")
+                assert response.status_code == 202, response.text
+                finished = await sock.next_event("step.committed", "step.aborted")
+                assert finished["kind"] == "step.committed"
+                assert finished["data"]["step_id"] == response.json()["step"]["id"]
             assert (await http.get("/api/me")).json()["credits"] == user["credits"] - 1
         await restarted.stop()
     await check_invariants(db, tmp_path / "blobs")

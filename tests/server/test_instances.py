@@ -9,7 +9,7 @@ import httpx
 from server.middleware import SESSION_COOKIE
 from tests.conftest import make_settings
 from tests.play import join, new_player, open_room, settle, snapshot, start, submit
-from tests.server.test_live import room_socket
+from tests.sockets import room_socket
 from tests.servers import LiveServer, RedisServer, Served
 
 PASSWORD = "correct horse battery"

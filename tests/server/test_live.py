@@ -8,13 +8,13 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 import websockets
-from websockets.asyncio.client import connect
 
 from server.middleware import SESSION_COOKIE
 from storage import events as event_log
 from tests.conftest import make_settings
 from tests.play import join, new_player, open_room, settle, snapshot, start, step_and_settle
 from tests.servers import LiveServer
+from tests.sockets import room_socket
 
 
 @asynccontextmanager
@@ -24,38 +24,6 @@ async def live(database_url, tmp_path, send_buffer=None, **overrides):
         async with httpx.AsyncClient(base_url=server.url, headers={"Origin": server.url}) as http:
             http.app = server.app
             yield server, http
-
-
-class Socket:
-    """A websocket client that reads JSON frames, skipping the ephemeral ones on request."""
-
-    def __init__(self, ws) -> None:
-        self.ws = ws
-
-    async def frame(self) -> dict:
-        return json.loads(await asyncio.wait_for(self.ws.recv(), 10))
-
-    async def next(self, *types: str) -> dict:
-        while True:
-            frame = await self.frame()
-            if frame["type"] in types:
-                return frame
-
-    async def events(self, count: int) -> list[dict]:
-        return [await self.next("event") for _ in range(count)]
-
-    async def send(self, body: dict) -> None:
-        await self.ws.send(json.dumps(body))
-
-
-@asynccontextmanager
-async def room_socket(server, player, room_id, *, after=None, origin=None, cookie=True, **options):
-    url = f"{server.ws_url}/ws/rooms/{room_id}" + (f"?after={after}" if after is not None else "")
-    headers = {"Origin": origin or server.url}
-    if cookie:
-        headers["Cookie"] = f"{SESSION_COOKIE}={player.cookies[SESSION_COOKIE]}"
-    async with connect(url, additional_headers=headers, compression=None, **options) as ws:
-        yield Socket(ws)
 
 
 async def test_socket_gets_snapshot_first_then_presence_then_live_events(database_url, tmp_path):
