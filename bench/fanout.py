@@ -178,7 +178,6 @@ async def run_exquisite(tmp: Path, args) -> dict:
             }
             await clients.close()
             await publisher.aclose()
-            await server.stop()
         await conn.close()
         return result
     finally:

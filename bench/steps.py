@@ -3,8 +3,8 @@
     uv run python bench/steps.py [--rooms 10] [--steps 30]
 
 1. A real `exquisite serve` (embedded Postgres, MOCK_DELAY_MS=0, T=256) driven over HTTP: one
-   single-player room per client, each client taking its turns back to back (submit, then poll
-   the step until it finishes). Prints steps/s and, from the database's own timestamps, the p50
+   single-player room per client, each client taking its turns back to back (submit over HTTP,
+   then wait on the room's websocket for the next turn). Prints steps/s and, from the database's own timestamps, the p50
    and p99 of a step's time outside the generator (finished_at - created_at - generator_ms).
 2. The ceiling: the same two transactions per step (server.steps.submit's TX1 and
    server.steps.commit's TX2) issued directly with asyncpg from this process, no HTTP, no
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import statistics
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -38,8 +40,6 @@ from storage.events import EventKind  # noqa: E402
 from storage.rooms import RoomMode, RoomStatus  # noqa: E402
 
 PASSWORD = "benchmark password"
-# Until the socket route lands, a client learns that its step finished by polling it.
-POLL_SECONDS = 0.02
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -82,25 +82,35 @@ async def start_server(dsn: str, data_dir: Path, port: int) -> asyncio.subproces
 
 
 async def play_over_http(url: str, index: int, steps: int) -> None:
+    """One player in a single-player room: submits a step, learns from the room socket that it
+    committed and what the next turn's nonce is, and goes again."""
     async with httpx.AsyncClient(base_url=url, headers={"Origin": url}, timeout=60) as http:
         await http.post(
             "/api/auth/signup",
             json={"email": f"bench{index}@example.com", "password": PASSWORD, "display_name": f"B{index}"},
         )
         room = (await http.post("/api/rooms", json={"name": f"bench {index}", "mode": "open", "tile_size": 256, "max_steps": 64})).json()["room"]
-        room_id = room["id"]
-        await http.post(f"/api/rooms/{room_id}/start")
-        for number in range(steps):
-            snapshot = (await http.get(f"/api/rooms/{room_id}")).json()
-            direction = snapshot["free_directions"][number % len(snapshot["free_directions"])]
-            response = await http.post(
-                f"/api/rooms/{room_id}/steps",
-                json={"turn_nonce": snapshot["turn"]["nonce"], "prompt": f"step {number}", "direction": direction},
-                headers={"Idempotency-Key": str(uuid.uuid4())},
-            )
-            step_id = response.json()["step"]["id"]
-            while (await http.get(f"/api/rooms/{room_id}/steps/{step_id}")).json()["status"] == "running":
-                await asyncio.sleep(POLL_SECONDS)
+        room = (await http.post(f"/api/rooms/{room['id']}/start")).json()["room"]
+        headers = {"Origin": url, "Cookie": f"exq_session={http.cookies['exq_session']}"}
+        socket_url = url.replace("http", "ws") + f"/ws/rooms/{room['id']}?after={room['seq']}"
+        async with connect(socket_url, additional_headers=headers, compression=None) as ws:
+            nonce = room["turn"]["nonce"]
+            for number in range(steps):
+                direction = _snake(number)
+                response = await http.post(
+                    f"/api/rooms/{room['id']}/steps",
+                    json={"turn_nonce": nonce, "prompt": f"step {number}", "direction": direction.value},
+                    headers={"Idempotency-Key": str(uuid.uuid4())},
+                )
+                if response.status_code != 202:
+                    raise SystemExit(f"step refused: {response.text}")
+                async for message in ws:
+                    frame = json.loads(message)
+                    if frame.get("kind") == "step.aborted":
+                        raise SystemExit(f"step aborted: {frame}")
+                    if frame.get("kind") == "turn.changed":
+                        nonce = frame["data"]["turn"]["nonce"]
+                        break
 
 
 async def http_phase(dsn: str, data_dir: Path, rooms_count: int, steps: int) -> tuple[float, list[float]]:

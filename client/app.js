@@ -1,69 +1,90 @@
-// Entry point: shows the sign-up / sign-in forms or the signed-in home.
+// Entry point: routes each page to its view and redraws when someone signs in or out.
 import { api, ApiError } from "./api.js";
+import { bindAuthForms, hideWelcome, showWelcome } from "./auth.js";
+import { $, h, toast } from "./dom.js";
+import { joinView } from "./join.js";
+import { lobbyView } from "./lobby.js";
+import { RoomPage } from "./room.js";
+import { navigate, refresh, startRouter } from "./router.js";
+import { currentUser, onUserChange, refreshUser, signOut } from "./session.js";
+import { shareView } from "./share.js";
 
-const $ = (selector) => document.querySelector(selector);
+let cleanup = null;
 
-function showUser(user) {
-  $("#welcome").hidden = Boolean(user);
-  $("#home").hidden = !user;
-  $("#account").hidden = !user;
-  if (!user) return;
-  $("#account-name").textContent = user.display_name;
-  $("#account-credits").textContent = user.credits;
-  $("#home-name").textContent = user.display_name;
-  $("#home-credits").textContent = user.credits;
-}
-
-function clearErrors(form) {
-  form.querySelectorAll(".field-error, .form-error").forEach((node) => (node.textContent = ""));
-  form.querySelectorAll("[aria-invalid]").forEach((node) => node.removeAttribute("aria-invalid"));
-}
-
-function showError(form, error) {
-  const fieldNode = error.field && form.querySelector(`.field-error[data-for="${error.field}"]`);
-  if (fieldNode) {
-    // The server names the field; say what is wrong next to it, without the field prefix.
-    fieldNode.textContent = error.message.replace(/^[a-z_]+: /, "");
-    form.elements[error.field]?.setAttribute("aria-invalid", "true");
-    form.elements[error.field]?.focus();
-  } else {
-    form.querySelector(".form-error").textContent = error.message;
+function homeView(root, user) {
+  if (!user) {
+    showWelcome();
+    return null;
   }
+  return lobbyView(root, user);
 }
 
-function bindForm(form, path, fields) {
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    clearErrors(form);
-    const body = Object.fromEntries(fields.map((name) => [name, form.elements[name].value]));
-    const button = form.querySelector("button[type=submit]");
-    button.disabled = true;
+function roomView(root, user, [, roomId]) {
+  let page = null;
+  let stopped = false;
+  (async () => {
     try {
-      const { user } = await api("POST", path, body);
-      form.reset();
-      showUser(user);
+      const room = await api("GET", `/api/rooms/${roomId}`);
+      if (stopped) return;
+      page = new RoomPage(room);
+      root.append(page.el);
     } catch (error) {
-      if (!(error instanceof ApiError)) throw error;
-      showError(form, error);
-    } finally {
-      button.disabled = false;
+      if (!(error instanceof ApiError) || stopped) throw error;
+      if (error.status === 401) showWelcome("Sign in to see this room.");
+      else root.append(missing(error.status === 404 ? "There is no such room, or it is a folded room you are not playing in." : error.message));
     }
-  });
+  })();
+  return () => {
+    stopped = true;
+    page?.destroy();
+  };
+}
+
+function missing(text) {
+  return h("section.card.narrow", {}, h("h1", {}, "Nothing here"), h("p", {}, text),
+    h("p", {}, h("a", { href: "/", "data-link": true }, "Back to the lobby")));
+}
+
+function draw(view, match) {
+  cleanup?.();
+  cleanup = null;
+  hideWelcome();
+  const root = $("#view");
+  root.replaceChildren();
+  document.title = "EXQUISITE";
+  if (!view) {
+    root.append(missing("This page does not exist."));
+    return;
+  }
+  cleanup = view(root, currentUser(), match) || null;
 }
 
 async function main() {
-  bindForm($("#signup-form"), "/api/auth/signup", ["email", "display_name", "password"]);
-  bindForm($("#login-form"), "/api/auth/login", ["email", "password"]);
+  bindAuthForms();
   $("#logout").addEventListener("click", async () => {
-    await api("POST", "/api/auth/logout");
-    showUser(null);
+    try {
+      await signOut();
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      toast(error.message, "bad");
+      return;
+    }
+    navigate("/");
   });
-  try {
-    showUser(await api("GET", "/api/me"));
-  } catch (error) {
-    if (!(error instanceof ApiError) || error.status !== 401) throw error;
-    showUser(null);
-  }
+  await refreshUser();
+  let shownUserId = currentUser()?.id ?? null;
+  onUserChange((user) => {
+    // Credits change often; only a different person (or nobody) redraws the page.
+    if ((user?.id ?? null) === shownUserId) return;
+    shownUserId = user?.id ?? null;
+    refresh();
+  });
+  startRouter([
+    [/^\/$/, homeView],
+    [/^\/rooms\/([^/]+)\/?$/, roomView],
+    [/^\/join\/([^/]+)\/?$/, joinView],
+    [/^\/share\/([^/]+)\/?$/, shareView],
+  ], draw);
 }
 
 main();

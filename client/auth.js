@@ -2,7 +2,7 @@
 import { api, ApiError } from "./api.js";
 import { $ } from "./dom.js";
 import { setUser } from "./session.js";
-import { refusalMessage } from "./words.js";
+import { refusalMessage, sentence } from "./words.js";
 
 function clearErrors(form) {
   form.querySelectorAll(".field-error, .form-error").forEach((node) => (node.textContent = ""));
@@ -14,7 +14,7 @@ export function showFieldError(form, error) {
   const fieldNode = error.field && form.querySelector(`.field-error[data-for="${error.field}"]`);
   if (fieldNode) {
     // The server names the field; say what is wrong next to it, without the field prefix.
-    fieldNode.textContent = error.message.replace(/^[a-z_]+: /, "");
+    fieldNode.textContent = sentence(error.message);
     const input = form.elements[error.field];
     input?.setAttribute("aria-invalid", "true");
     input?.focus();

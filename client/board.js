@@ -38,10 +38,14 @@ export class Board {
   }
 
   /** Shows exactly `tiles` (no animation). */
-  setTiles(tiles) {
+  setTiles(tiles, stagger = false) {
     for (const img of this.tiles.values()) img.remove();
     this.tiles.clear();
-    tiles.forEach((tile) => this.addTile(tile, false));
+    tiles.forEach((tile, i) => {
+      this.addTile(tile, stagger);
+      if (stagger) this.tiles.get(tile.step_id).style.animationDelay = `${i * 180}ms`;
+    });
+    this.empty.hidden = tiles.length > 0;
     this.fit();
   }
 
@@ -84,8 +88,14 @@ export class Board {
     this.controls.hidden = Boolean(node);
   }
 
+  /** Keeps `cells` in the frame when fitting, even before tiles cover them (the timelapse). */
+  setFrame(cells) {
+    this.frame = cells;
+  }
+
   bounds() {
     const cells = [...this.tiles.values()].map((img) => [Number(img.dataset.x), Number(img.dataset.y)]);
+    cells.push(...(this.frame ?? []));
     if (!this.ghost.hidden && this.ghostCell) cells.push(this.ghostCell.split(",").map(Number));
     if (!cells.length) return null;
     const xs = cells.map((c) => c[0]);

@@ -22,10 +22,13 @@ export function h(spec, attrs = {}, ...children) {
 /** A transient message in the corner; `kind` is "info", "good" or "bad". */
 export function toast(message, kind = "info") {
   const box = $("#toasts");
+  // The same news can arrive twice (an HTTP answer and its event): say it once.
+  if ([...box.children].some((item) => item.textContent === message)) return;
   const item = h(`div.toast.toast-${kind}`, { role: kind === "bad" ? "alert" : "status" }, message);
   box.append(item);
-  setTimeout(() => item.classList.add("leaving"), 5000);
-  setTimeout(() => item.remove(), 5600);
+  while (box.children.length > 3) box.firstElementChild.remove();
+  setTimeout(() => item.classList.add("leaving"), 4000);
+  setTimeout(() => item.remove(), 4600);
 }
 
 /** "4:05", "1:02:03" or "0:00" for a number of milliseconds. */

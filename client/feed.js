@@ -22,7 +22,10 @@ export class RoomFeed {
     this.stopped = false;
     this.socket = null;
     this.onOnline = () => this.reconnectNow();
+    // The browser knows before the socket does: drop it at once rather than wait for a timeout.
+    this.onOffline = () => this.socket && this.drop(this.socket);
     window.addEventListener("online", this.onOnline);
+    window.addEventListener("offline", this.onOffline);
   }
 
   start() {
@@ -32,6 +35,7 @@ export class RoomFeed {
   stop() {
     this.stopped = true;
     window.removeEventListener("online", this.onOnline);
+    window.removeEventListener("offline", this.onOffline);
     clearTimeout(this.retryTimer);
     clearInterval(this.pingTimer);
     this.socket?.close(1000, "leaving");
@@ -66,28 +70,34 @@ export class RoomFeed {
       clearInterval(this.pingTimer);
       this.pingTimer = setInterval(() => this.keepAlive(socket), PING_EVERY_MS);
     });
-    socket.addEventListener("close", () => {
-      if (socket !== this.socket) return;
-      clearInterval(this.pingTimer);
-      if (this.stopped) return;
-      this.failures += 1;
-      this.status("reconnecting");
-      // While the socket is down, catch up over HTTP so the page is not frozen in the past.
-      this.enqueue(() => this.catchUp().catch(() => {}));
-      const delay = BACKOFF_MS[Math.min(this.failures - 1, BACKOFF_MS.length - 1)];
-      this.retryTimer = setTimeout(() => this.connect(), delay * (0.8 + Math.random() * 0.4));
-    });
+    socket.addEventListener("close", () => this.drop(socket));
+  }
+
+  /** Forgets `socket` (closed, or known to be dead) and schedules the next attempt. */
+  drop(socket) {
+    if (socket !== this.socket || this.stopped) return;
+    this.socket = null;
+    clearInterval(this.pingTimer);
+    if (socket.readyState <= WebSocket.OPEN) socket.close(4000, "dropped");
+    this.failures += 1;
+    this.status("reconnecting");
+    // While the socket is down, catch up over HTTP so the page is not frozen in the past.
+    this.enqueue(() => this.catchUp().catch(() => {}));
+    const delay = BACKOFF_MS[Math.min(this.failures - 1, BACKOFF_MS.length - 1)];
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => this.connect(), delay * (0.8 + Math.random() * 0.4));
   }
 
   reconnectNow() {
-    if (this.stopped || this.socket?.readyState === WebSocket.OPEN) return;
+    this.failures = 0; // the network is back: the next attempt should not wait long
+    if (this.stopped || this.socket) return;
     clearTimeout(this.retryTimer);
     this.connect();
   }
 
   keepAlive(socket) {
     if (Date.now() - this.heard > SILENCE_LIMIT_MS) {
-      socket.close(4000, "silent"); // a half-open connection: start over
+      this.drop(socket); // a half-open connection: start over
       return;
     }
     if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "ping" }));
@@ -106,7 +116,7 @@ export class RoomFeed {
   async handle(frame) {
     switch (frame.type) {
       case "snapshot":
-        this.seq = frame.room.seq;
+        this.seq = frame.room.seq; // the server's word wins, even over a newer-looking seq
         this.handlers.snapshot(frame.room);
         break;
       case "event":
@@ -143,11 +153,18 @@ export class RoomFeed {
   }
 
   async loadSnapshot() {
-    const room = await api("GET", `/api/rooms/${this.roomId}`);
-    if (room.seq >= this.seq) {
-      this.seq = room.seq;
-      this.handlers.snapshot(room);
-    }
+    this.take(await api("GET", `/api/rooms/${this.roomId}`));
+  }
+
+  take(room) {
+    if (room.seq < this.seq) return; // older than what is shown already
+    this.seq = room.seq;
+    this.handlers.snapshot(room);
+  }
+
+  /** Applies a snapshot from elsewhere (an HTTP answer), in order with the events. */
+  offer(room) {
+    return this.enqueue(() => this.take(room));
   }
 
   /** Replaces the state with a fresh snapshot, in order with the events. */

@@ -23,7 +23,7 @@ export class Players {
       const badges = [];
       if (member.user_id === room.host_id) badges.push(h("span.badge.host", { title: "Host" }, "host"));
       if (member.user_id === me?.id) badges.push(h("span.badge.you", {}, "you"));
-      return h("li.player", {
+      return h("li", {
         class: `player${member.user_id === turnPlayer ? " current" : ""}`,
         dataset: { userId: member.user_id },
         "aria-current": member.user_id === turnPlayer ? "step" : null,
@@ -37,6 +37,6 @@ export class Players {
       member.user_id === turnPlayer ? h("span.turn-flag", {}, room.step ? "painting" : "to play") : null);
     }));
     const n = this.spectatorCount;
-    this.spectators.textContent = `👀 ${n} ${n === 1 ? "spectator" : "spectators"} watching`;
+    this.spectators.textContent = `${n} ${n === 1 ? "spectator" : "spectators"} watching`;
   }
 }

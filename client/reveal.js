@@ -12,6 +12,7 @@ export class Reveal {
     this.board = board;
     this.tiles = [...room.tiles].sort((a, b) => a.position - b.position);
     this.index = this.tiles.length; // how many tiles the board shows
+    board.setFrame(this.tiles.map((tile) => [tile.x, tile.y])); // the timelapse keeps the final framing
     this.caption = h("p.timelapse-caption", { "aria-live": "polite" });
     this.playButton = h("button.primary", { type: "button", onclick: () => this.toggle() }, "▶ Play timelapse");
     this.scrubber = h("input", {
@@ -29,7 +30,7 @@ export class Reveal {
     this.el = h("section.reveal", { "aria-labelledby": "reveal-title" },
       h("h2", { id: "reveal-title" }, "The reveal"),
       h("p.reveal-lede", {}, this.tiles.length
-        ? `${this.tiles.length} tiles by ${new Set(this.tiles.map((t) => t.author_id)).size} players.`
+        ? `${count(this.tiles.length, "tile")} by ${count(new Set(this.tiles.map((t) => t.author_id)).size, "player")}.`
         : "No tiles were painted in this room."),
       h("div.reveal-actions", {},
         this.tiles.length ? this.playButton : null,
@@ -38,7 +39,7 @@ export class Reveal {
         }, "⬇ Download PNG") : null,
         h("button", { type: "button", onclick: async () => {
           toast(await copyText(shareUrl) ? "Share link copied." : `Share link: ${shareUrl}`, "good");
-        } }, "🔗 Copy share link")),
+        } }, "Copy share link")),
       this.tiles.length ? h("div.timelapse", {}, h("label", { for: "timelapse-scrubber" }, "Timelapse"),
         this.scrubber, this.caption) : null,
       this.tiles.length ? h("h3", {}, "The story, tile by tile") : null,
@@ -93,6 +94,8 @@ export class Reveal {
       li.classList.toggle("current", Number(li.dataset.index) === count - 1));
   }
 }
+
+const count = (n, noun) => `${n} ${noun}${n === 1 ? "" : "s"}`;
 
 function slug(name) {
   return name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "exquisite";

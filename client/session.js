@@ -34,6 +34,10 @@ export async function refreshUser() {
   return current;
 }
 
+/** Unread activity: the last seq of a room this browser has shown. */
+export const markSeen = (room) => localStorage.setItem(`exq:seen:${room.id}`, String(room.seq));
+export const lastSeen = (roomId) => Number(localStorage.getItem(`exq:seen:${roomId}`) ?? -1);
+
 export async function signOut() {
   await api("POST", "/api/auth/logout");
   setUser(null);

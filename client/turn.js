@@ -2,6 +2,7 @@
 // direction picker; while a step runs, the painting state with its live previews.
 import { formatCountdown, h } from "./dom.js";
 import { isMyTurn, memberName } from "./roomstate.js";
+import { sentence } from "./words.js";
 
 const ARROWS = { up: "↑", left: "←", right: "→", down: "↓" };
 const MAX_PROMPT = 1000;
@@ -36,7 +37,7 @@ export class TurnCard {
     }, this.bar);
     this.previewImage = h("img.preview-image", { alt: "A live preview of the tile being painted", hidden: true });
     return h("div.painting", { hidden: true, "aria-live": "polite" },
-      h("div.painting-row", {}, h("span.brush", { "aria-hidden": "true" }, "🖌"), this.paintingText),
+      h("div.painting-row", {}, h("span.spinner", { "aria-hidden": "true" }), this.paintingText),
       this.paintingPrompt, this.progress, this.previewImage);
   }
 
@@ -104,7 +105,7 @@ export class TurnCard {
       this.promptCount.textContent = `0 / ${MAX_PROMPT}`;
     } catch (error) {
       if (error.field === "prompt") {
-        this.promptError.textContent = error.message.replace(/^[a-z_]+: /, "");
+        this.promptError.textContent = sentence(error.message);
         this.promptInput.focus();
       } else {
         this.formError.textContent = error.plain || error.message;
@@ -126,7 +127,8 @@ export class TurnCard {
     const total = `${room.tile_count} of ${room.max_steps} tiles`;
     if (room.status === "lobby") {
       this.kicker.textContent = `${room.members.length} ${room.members.length === 1 ? "player" : "players"} here`;
-      this.title.textContent = "Waiting for the host to start";
+      this.title.textContent = me && room.host_id === me.id
+        ? "Start when everyone is here" : "Waiting for the host to start";
     } else if (room.status === "finished") {
       this.kicker.textContent = total;
       this.title.textContent = "The game is over";
@@ -139,17 +141,10 @@ export class TurnCard {
     if (!live) this.kicker.textContent = "Reconnecting… this may be out of date";
     this.updatePainting(room, me);
     const composing = mine && !step && !pending && room.status === "playing";
-    if (composing && this.composer.hidden) this.openComposer(room);
+    if (composing && this.composer.hidden) this.formError.textContent = this.promptError.textContent = "";
     this.composer.hidden = !composing;
     if (composing) this.updateDirections(room);
-    this.submit.disabled = !live;
     this.tick();
-  }
-
-  openComposer(room) {
-    this.formError.textContent = this.promptError.textContent = "";
-    this.composer.hidden = false;
-    this.turnShown = room.turn?.number;
   }
 
   updateDirections(room) {

@@ -49,4 +49,14 @@ export function refusalMessage(error) {
   return REFUSALS[error.code] || error.message || "That did not work. Try again.";
 }
 
+// Said by the host's own answer and by the event it causes: the same words, so one toast.
+export const STARTED = "The game has started!";
+export const FINISHED_BY_HOST = "The host finished the game. Here is the reveal.";
+
 export const STATUS_LABELS = { lobby: "In the lobby", playing: "Playing", finished: "Finished" };
+
+/** "email: must be an email address" -> "Must be an email address." */
+export function sentence(message) {
+  const text = message.replace(/^[A-Za-z_-]+: /, "").trim();
+  return text.charAt(0).toUpperCase() + text.slice(1) + (/[.!?]$/.test(text) ? "" : ".");
+}

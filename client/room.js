@@ -1,0 +1,218 @@
+// The room page: one snapshot, then the live feed; composes the board, the turn card, the
+// players, the host's controls and, once finished, the reveal.
+import { ApiError, submitStep } from "./api.js";
+import { Board } from "./board.js";
+import { h, toast } from "./dom.js";
+import { RoomFeed } from "./feed.js";
+import { Players } from "./players.js";
+import { Reveal } from "./reveal.js";
+import { RoomHeader } from "./roomheader.js";
+import { applyEvent, isMember, isMyTurn, memberName, showsCanvas, targetCell } from "./roomstate.js";
+import { currentUser, markSeen, refreshUser } from "./session.js";
+import { TurnCard } from "./turn.js";
+import { abortMessage, FINISHED_BY_HOST, refusalMessage, STARTED } from "./words.js";
+
+export class RoomPage {
+  constructor(room) {
+    this.room = room;
+    this.live = false;
+    this.pending = null; // the id of a step we sent whose start we have not seen yet
+    this.seenSteps = new Set();
+    this.board = new Board(room.tile_size, (tile) => `Tile by ${memberName(this.room, tile.author_id)}: ${tile.prompt}`);
+    this.header = new RoomHeader(room, (snapshot) => this.feed.offer(snapshot));
+    this.turn = new TurnCard({
+      onSubmit: (prompt, direction) => this.submit(prompt, direction),
+      onDirection: (direction) => this.preview(direction),
+    });
+    this.players = new Players();
+    this.sideSlot = h("div.side-slot");
+    this.el = h("div.room-page", {}, this.header.el,
+      h("div.room-grid", {},
+        h("section.stage", { "aria-label": "Canvas" }, this.board.el),
+        h("aside.sidebar", {}, this.turn.el, this.sideSlot, this.players.el)));
+    this.feed = new RoomFeed(room.id, room.seq, {
+      snapshot: (snapshot) => this.replace(snapshot),
+      event: (event) => this.onEvent(event),
+      presence: (frame) => { this.players.setPresence(frame); this.players.update(this.room, currentUser()); },
+      progress: (frame) => this.onProgress(frame),
+      error: (frame) => toast(frame.message || refusalMessage(frame), "bad"),
+      status: (state) => this.onStatus(state),
+    });
+    this.replace(room);
+    // A finished room no longer changes (and may be read signed out, with no socket allowed).
+    if (room.status === "finished") this.live = true;
+    else this.feed.start();
+  }
+
+  destroy() {
+    this.feed.stop();
+    this.turn.destroy();
+    this.reveal?.destroy();
+    this.board.destroy();
+  }
+
+  replace(room) {
+    room.progress = this.room.step && room.step?.id === this.room.step.id ? this.room.progress : null;
+    this.room = room;
+    if (this.reveal && this.reveal.tiles.length !== room.tiles.length) {
+      this.reveal.destroy();
+      this.reveal = null;
+    }
+    if (showsCanvas(room) && !this.reveal) this.board.setTiles(room.tiles);
+    this.render();
+  }
+
+  onStatus(state) {
+    this.live = state === "live";
+    this.header.setConnection(state);
+    this.render();
+  }
+
+  onProgress(frame) {
+    if (!this.room.step || frame.step_id !== this.room.step.id) return;
+    this.room.progress = { fraction: frame.fraction, preview: frame.preview };
+    this.render();
+  }
+
+  onEvent(event) {
+    const me = currentUser();
+    const { kind, data } = applyEvent(this.room, event);
+    const mine = data.player_id === me?.id;
+    switch (kind) {
+      case "member.joined":
+        if (data.user_id !== me?.id) toast(`${data.display_name} joined the room.`);
+        break;
+      case "room.started":
+        toast(STARTED, "good");
+        break;
+      case "turn.changed":
+      case "turn.skipped":
+        if (kind === "turn.skipped") this.turn.say(`${memberName(this.room, data.skipped_player_id)} ran out of time, so the turn moved on.`);
+        if (isMyTurn(this.room, me)) {
+          toast("It is your turn!", "good");
+          this.feed.resync(); // which directions are free now is the server's call
+        }
+        break;
+      case "step.started":
+        this.seenSteps.add(data.step_id);
+        if (this.pending === data.step_id) this.pending = null;
+        this.turn.say("");
+        if (mine) refreshUser();
+        break;
+      case "step.committed":
+        if (data.tile && showsCanvas(this.room) && !this.reveal) this.board.addTile(data.tile, true);
+        this.turn.say(mine ? "Your tile landed on the canvas." : `${memberName(this.room, data.player_id)} painted a tile.`, "good");
+        break;
+      case "step.aborted":
+        this.turn.say(abortMessage(data, mine, memberName(this.room, data.player_id)), "bad");
+        if (mine) {
+          toast("Your tile was not painted. See why under the turn.", "bad");
+          refreshUser();
+        }
+        break;
+      case "room.finished":
+        toast(data.reason === "complete" ? "The canvas is complete! Here is the reveal." : FINISHED_BY_HOST, "good");
+        this.feed.resync(); // folded rooms reveal their tiles now
+        break;
+      default:
+        break;
+    }
+    this.render();
+  }
+
+  async submit(prompt, direction) {
+    try {
+      const step = await submitStep(this.room.id, { turn_nonce: this.room.turn?.nonce ?? "", prompt, direction });
+      if (step.status === "running" && !this.seenSteps.has(step.id)) this.pending = step.id;
+      this.render();
+      refreshUser();
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      error.plain = refusalMessage(error);
+      if (["stale_nonce", "not_your_turn", "cell_unavailable", "step_in_flight"].includes(error.code)) this.feed.resync();
+      throw error;
+    }
+  }
+
+  /** The current player chose `direction`: mark its cell, or in a folded room show that edge. */
+  preview(direction) {
+    this.direction = direction;
+    this.renderStage();
+  }
+
+  render() {
+    const me = currentUser();
+    const room = this.room;
+    if (isMember(room, me) || room.status === "finished") markSeen(room);
+    this.header.update(room, me);
+    this.turn.update(room, me, { live: this.live, pending: Boolean(this.pending) });
+    this.players.update(room, me);
+    this.renderStage();
+    this.renderSide();
+    const alert = isMyTurn(room, me) && !room.step ? "Your turn! · " : "";
+    document.title = `${alert}${room.name} · EXQUISITE`;
+  }
+
+  renderSide() {
+    const room = this.room;
+    // A folded room's tiles arrive with the snapshot that follows room.finished.
+    const revealed = room.status === "finished" && room.tiles.length === room.tile_count;
+    this.turn.el.hidden = revealed;
+    if (revealed && !this.reveal) {
+      this.reveal = new Reveal(room, this.board);
+      this.sideSlot.replaceChildren(this.reveal.el);
+      this.board.setOverlay(null);
+      // Unfolding live: the tiles land one after another, in the order they were painted.
+      this.board.setTiles(this.reveal.tiles, this.wasPlaying && room.mode === "folded");
+    }
+    if (room.status !== "finished") this.wasPlaying = true;
+  }
+
+  renderStage() {
+    const room = this.room;
+    const me = currentUser();
+    if (room.status === "finished") {
+      this.board.setGhost(null);
+      return;
+    }
+    const step = room.step;
+    const composing = isMyTurn(room, me) && !step && room.status === "playing" && this.direction;
+    if (showsCanvas(room)) {
+      this.board.setOverlay(null);
+      if (step?.cell) this.board.setGhost(step.cell, "painting", room.progress?.preview);
+      else if (composing) this.board.setGhost(targetCell(room, this.direction), "preview");
+      else this.board.setGhost(null);
+      return;
+    }
+    this.board.setOverlay(composing ? this.edgeView(room) : this.foldedView(room));
+  }
+
+  /** A folded room, for the player whose turn it is: only the edge they continue. */
+  edgeView(room) {
+    if (room.tile_count === 0) {
+      return h("div.folded", {}, h("p.folded-big", {}, "✦"),
+        h("p", {}, "You paint the very first tile. Nobody has drawn anything yet: start the story."));
+    }
+    const url = `/api/rooms/${room.id}/context.png?direction=${this.direction}&turn=${room.turn.number}&tiles=${room.tile_count}`;
+    if (this.edge?.dataset.url !== url) {
+      this.edge = h("figure.edge", { dataset: { url } },
+        h("div.edge-frame", {},
+          h("img", { src: url, alt: `The edge you continue, seen from the ${this.direction}` }),
+          h("div.edge-target", { "aria-hidden": "true" }, "your tile")),
+        h("figcaption", {}, "Your edge: this is all you get to see. Continue the picture into the dashed square."));
+    }
+    return this.edge;
+  }
+
+  /** A folded room for everyone else: the paper stays folded until the reveal. */
+  foldedView(room) {
+    const step = room.step;
+    const painter = step ? memberName(room, step.player_id) : null;
+    const fraction = room.progress?.fraction ?? 0;
+    return h("div.folded", {},
+      h("div.paper-stack", { "aria-hidden": "true" }, h("span"), h("span"), h("span")),
+      h("p.folded-big", {}, room.status === "lobby" ? "Folded room" : `${room.tile_count} ${room.tile_count === 1 ? "tile" : "tiles"} painted`),
+      h("p", {}, "The canvas stays folded: each player sees only the edge they continue. Everything is revealed when the game ends."),
+      step ? h("p.folded-painting", {}, `${painter} is painting…${fraction ? ` ${Math.round(fraction * 100)}%` : ""}`) : null);
+  }
+}

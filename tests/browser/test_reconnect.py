@@ -1,0 +1,91 @@
+"""The live connection survives drops: it says so, reconnects with `after`, and catches up."""
+
+from __future__ import annotations
+
+import json
+
+from playwright.async_api import WebSocketRoute, expect
+
+from tests.browser.ui import live, paint, person, start_with_two, tiles_shown
+
+OFFLINE_NOISE = ("WebSocket connection to", "Failed to load resource: net::ERR_INTERNET_DISCONNECTED")
+
+
+async def test_a_dropped_connection_reconnects_and_catches_up(browser, served, shots):
+    ada = await person(browser, served, shots, "Ada")
+    bo = await person(browser, served, shots, "Bo")
+    try:
+        await start_with_two(ada, bo, "Night train")
+        await bo.context.set_offline(True)
+        await expect(bo.page.locator("#connection")).to_have_attribute("data-state", "reconnecting")
+        await expect(bo.page.locator(".turn-card")).to_have_class("turn-card stale")
+        await paint(ada, "a sleeper carriage under the stars")
+        await tiles_shown(ada, 1)
+        await expect(ada.page.locator(".turn-title")).to_have_text("Bo's turn")
+        await tiles_shown(bo, 0)
+        await bo.shot("offline")
+
+        await bo.context.set_offline(False)
+        await live(bo)
+        await tiles_shown(bo, 1)
+        await expect(bo.page.locator(".turn-title")).to_have_text("Your turn!")
+        await expect(bo.page.locator(".turn-card")).not_to_have_class("turn-card stale")
+        await bo.shot("caught-up")
+        assert len(bo.sockets) >= 2
+        assert "after=" in bo.sockets[-1].url
+        ada.assert_clean()
+        bo.assert_clean(*OFFLINE_NOISE)
+    finally:
+        for someone in (ada, bo):
+            await someone.context.close()
+
+
+async def test_a_missed_event_is_fetched_before_newer_ones_apply(browser, served, shots):
+    ada = await person(browser, served, shots, "Ada")
+    bo = await person(browser, served, shots, "Bo")
+    dropped: list[dict] = []
+    routes: list[WebSocketRoute] = []
+
+    def lose_one_commit(route: WebSocketRoute) -> None:
+        """Passes the server's frames on, except the first step.committed (a lost frame)."""
+        server = route.connect_to_server()
+        routes.append(route)
+
+        def from_server(message: str | bytes) -> None:
+            frame = json.loads(message)
+            if frame.get("kind") == "step.committed" and not dropped:
+                dropped.append(frame)
+                return
+            route.send(message)
+
+        server.on_message(from_server)
+
+    try:
+        room_id = await start_with_two(ada, bo, "Night train")
+        await bo.page.route_web_socket("**/ws/rooms/**", lose_one_commit)
+        await bo.page.reload()
+        await live(bo)
+        fetched: list[str] = []
+        bo.page.on("request", lambda request: "/events?after=" in request.url and fetched.append(request.url))
+
+        await paint(ada, "a dining car with one candle")
+        # The turn.changed after the lost commit reveals the gap; the page fetches what it missed.
+        await tiles_shown(bo, 1)
+        await expect(bo.page.locator(".turn-title")).to_have_text("Your turn!")
+        assert dropped and fetched, (dropped, fetched)
+        assert fetched[0].endswith(f"/api/rooms/{room_id}/events?after={dropped[0]['seq'] - 1}")
+
+        # The server closes a slow socket with 4008: the page resumes where it left off.
+        async with bo.page.expect_websocket() as reconnected:
+            await routes[-1].close(code=4008, reason="too slow")
+        socket = await reconnected.value
+        assert socket.url.endswith(f"?after={dropped[0]['seq'] + 1}"), socket.url
+        await live(bo)
+        await paint(bo, "a conductor asleep on duty", "down")
+        await tiles_shown(ada, 2)
+        await tiles_shown(bo, 2)
+        ada.assert_clean()
+        bo.assert_clean()
+    finally:
+        for someone in (ada, bo):
+            await someone.context.close()
