@@ -1,14 +1,13 @@
 """Several instances on one database and one real Redis: no sticky sessions, nothing lost."""
 
 import asyncio
-import uuid
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import httpx
 
 from server.middleware import SESSION_COOKIE
 from tests.conftest import make_settings
-from tests.play import join, new_player, open_room, settle, snapshot, start, submit
+from tests.play import join, new_player, open_room, settle, start, submit
 from tests.sockets import room_socket
 from tests.servers import LiveServer, RedisServer, Served
 

@@ -1,7 +1,6 @@
 """The live room over real websockets on a real uvicorn socket (DESIGN.md section 6)."""
 
 import asyncio
-import json
 import socket
 from contextlib import asynccontextmanager
 
