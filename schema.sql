@@ -1,6 +1,6 @@
 -- EXQUISITE schema. Applied at start-up and by `exquisite migrate`, in one transaction under an
 -- advisory lock, so it must stay idempotent: every statement is IF NOT EXISTS or equivalent.
--- schema_version: 2
+-- schema_version: 3
 
 CREATE TABLE IF NOT EXISTS schema_version (
     version     integer PRIMARY KEY,
@@ -153,3 +153,20 @@ CREATE TABLE IF NOT EXISTS room_events (
     PRIMARY KEY (room_id, seq)
 );
 
+
+-- Operators (DESIGN.md section 7). --------------------------------------------------------------
+
+-- One row per admin action, written in the same transaction as its effect.
+CREATE TABLE IF NOT EXISTS admin_audit (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    admin_id    bigint NOT NULL REFERENCES users (id),
+    action      text NOT NULL,
+    target_type text NOT NULL CHECK (target_type IN ('user', 'room', 'step')),
+    target_id   text NOT NULL,
+    reason      text NOT NULL CHECK (char_length(reason) BETWEEN 1 AND 500),
+    detail      jsonb NOT NULL DEFAULT '{}',
+    at          timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS admin_audit_at ON admin_audit (at DESC);
+CREATE INDEX IF NOT EXISTS steps_running ON steps (created_at) WHERE status = 'running';
+CREATE INDEX IF NOT EXISTS steps_finished_at ON steps (finished_at DESC) WHERE finished_at IS NOT NULL;

@@ -64,6 +64,7 @@ async def start_server(dsn: str, data_dir: Path, port: int) -> asyncio.subproces
         "MOCK_DELAY_MS": "0",
         "SIGNUP_CREDITS": "100000",
         "AUTH_ATTEMPTS_PER_ADDRESS": "100000",
+        "STEPS_PER_MINUTE": "100000",
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "server", "serve", "--port", str(port), "--data-dir", str(data_dir),
@@ -135,7 +136,11 @@ async def http_phase(dsn: str, data_dir: Path, rooms_count: int, steps: int) -> 
 async def db_phase(dsn: str, rooms_count: int, steps: int) -> float:
     settings = Settings(_env_file=None, database_url=dsn, signup_credits=100000)
     async with Database(dsn, min_size=rooms_count, max_size=rooms_count + 2) as db:
-        services = Services(settings, db, None, None, None, None, None)
+        # Only what the two transactions touch: the settings and the database.
+        services = Services(
+            settings=settings, db=db, blobs=None, metrics=None, generator=None, auth_by_address=None,
+            auth_by_email=None, step_submissions=None, admin_actions=None,
+        )
         players = []
         async with db.acquire() as conn:
             for index in range(rooms_count):

@@ -14,12 +14,12 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from engine import make_generator
-from server import auth, health, rooms, steps_http, ws
+from server import admin, admin_socket, auth, health, openapi, rooms, steps_http, ws
 from server.coordinator import Coordinator
 from server.envelope import EXCEPTION_HANDLERS
 from server.hub import Hub
 from server.metrics import Metrics
-from server.middleware import OriginGuard, RequestContext
+from server.middleware import OriginGuard, RequestContext, SecurityHeaders
 from server.ratelimit import RateLimiter
 from server.recovery import Reaper
 from server.services import Services
@@ -81,6 +81,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 generator=generator,
                 auth_by_address=RateLimiter(settings.auth_attempts_per_address),
                 auth_by_email=RateLimiter(settings.auth_attempts_per_email),
+                step_submissions=RateLimiter(settings.steps_per_minute),
+                admin_actions=RateLimiter(settings.admin_requests_per_minute),
             )
             services.bus = await stack.enter_async_context(open_bus(settings.redis_url))
             hub = Hub(services, services.bus, resync_seconds=settings.bus_resync_seconds)
@@ -91,11 +93,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await stack.enter_async_context(
                 Reaper(services, hub.publish_events, settings.reaper_interval_seconds)
             )
+            metrics.track_live(
+                lambda: hub.connection_count, lambda: hub.spectator_count, lambda: len(services.coordinator.running)
+            )
             app.state.services = services
             yield
 
     async def index(request):
         return FileResponse(CLIENT_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+    async def dashboard(request):
+        return FileResponse(CLIENT_DIR / "admin.html", headers={"Cache-Control": "no-cache"})
 
     routes = [
         # The client routes in the browser; each of its pages loads the same document.
@@ -103,14 +111,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/rooms/{room_id}", index, methods=["GET"]),
         Route("/join/{room_id}", index, methods=["GET"]),
         Route("/share/{room_id}", index, methods=["GET"]),
+        Route("/admin", dashboard, methods=["GET"]),
         *auth.routes,
         *rooms.routes,
         *steps_http.routes,
         *ws.routes,
+        *admin.routes,
+        *admin_socket.routes,
         *health.routes,
+        *openapi.routes,
         Mount("/client", StaticFiles(directory=CLIENT_DIR), name="client"),
     ]
     middleware = [
+        Middleware(SecurityHeaders, production=settings.production),
         Middleware(RequestContext, metrics=metrics),
         Middleware(
             OriginGuard, public_url=settings.public_url, development=not settings.production

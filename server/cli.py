@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from contextlib import AsyncExitStack
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from server.logs import configure_logging
 from server.settings import Settings
 
 __all__ = ["main"]
@@ -50,10 +50,8 @@ def _refuse(message: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # pgserver narrates every initdb and pg_ctl at INFO.
-    logging.getLogger("pgserver").setLevel(logging.WARNING)
     settings = _settings(args)
+    configure_logging(json_lines=settings.json_logs)
     if args.command == "serve":
         _serve(settings, args.host, args.port)
     elif args.command == "migrate":
@@ -67,6 +65,7 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 
     from server.app import create_app
 
+    structured = {"log_config": None, "access_log": False} if settings.json_logs else {}
     uvicorn.run(
         create_app(settings),
         host=host,
@@ -75,6 +74,7 @@ def _serve(settings: Settings, host: str, port: int) -> None:
         ws_per_message_deflate=False,
         proxy_headers=True,
         log_level="info",
+        **structured,
     )
 
 

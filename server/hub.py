@@ -84,6 +84,10 @@ class Hub:
     def connection_count(self) -> int:
         return sum(len(channel.connections) for channel in self.channels.values())
 
+    @property
+    def spectator_count(self) -> int:
+        return sum(1 for channel in self.channels.values() for c in channel.connections if not c.member)
+
     # --- producers: what happened, published for every instance --------------------------------
 
     async def publish_events(self, room_id: UUID, events: list[Event]) -> None:

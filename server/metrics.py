@@ -33,6 +33,39 @@ class Metrics:
             "exquisite_db_pool_size", "Database connections open in the pool.", registry=self.registry
         )
 
+        self.ws_connections = Gauge(
+            "exquisite_ws_connections", "Room websockets open on this instance.", registry=self.registry
+        )
+        self.ws_spectators = Gauge(
+            "exquisite_ws_spectators", "Spectator websockets open on this instance.", registry=self.registry
+        )
+        self.steps_in_flight = Gauge(
+            "exquisite_steps_in_flight", "Steps this instance is painting.", registry=self.registry
+        )
+        self.steps = Counter(
+            "exquisite_steps", "Finished steps by status and reason.", ["status", "reason"], registry=self.registry
+        )
+        self.generator_latency = Histogram(
+            "exquisite_generator_seconds",
+            "Time the generator took for a step that produced an image.",
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120),
+            registry=self.registry,
+        )
+        self.generator_failures = Counter(
+            "exquisite_generator_failures", "Generator failures by reason.", ["reason"], registry=self.registry
+        )
+        self.seam_score = Histogram(
+            "exquisite_seam_score",
+            "Seam score of committed tiles (1 = seams as visible as ordinary texture).",
+            buckets=(0.25, 0.5, 1, 1.5, 2, 3, 5, 8, 13),
+            registry=self.registry,
+        )
+
+    def track_live(self, connections: Callable[[], int], spectators: Callable[[], int], painting: Callable[[], int]) -> None:
+        self.ws_connections.set_function(connections)
+        self.ws_spectators.set_function(spectators)
+        self.steps_in_flight.set_function(painting)
+
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
         self.requests.labels(route, method, str(status)).inc()
         self.latency.labels(route).observe(seconds)

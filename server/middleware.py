@@ -12,13 +12,15 @@ from starlette.requests import cookie_parser
 from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from server import logs
 from server.envelope import error_response, internal_error_response
 from server.metrics import Metrics
 from storage import Forbidden
 
-__all__ = ["RequestContext", "OriginGuard", "SESSION_COOKIE", "origin_allowed", "origin_of"]
+__all__ = ["RequestContext", "OriginGuard", "SecurityHeaders", "SESSION_COOKIE", "origin_allowed", "origin_of"]
 
 log = logging.getLogger("exquisite.http")
+access_log = logging.getLogger("exquisite.access")
 
 SESSION_COOKIE = "exq_session"
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -38,6 +40,9 @@ class RequestContext:
             return
         request_id = uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        logs.request_id.set(request_id)
+        logs.user_id.set(None)
+        logs.room_id.set(None)
         started = time.perf_counter()
         status = 500
         response_started = False
@@ -60,7 +65,12 @@ class RequestContext:
             await internal_error_response(request_id)(scope, receive, send_with_id)
         finally:
             route = _route_template(scope)
-            self.metrics.observe_request(route, scope["method"], status, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            self.metrics.observe_request(route, scope["method"], status, seconds)
+            access_log.info(
+                "%s %s %s", scope["method"], scope["path"], status,
+                extra={"method": scope["method"], "path": scope["path"], "status": status, "ms": round(seconds * 1000, 1)},
+            )
 
 
 def _route_template(scope: Scope) -> str:
@@ -119,3 +129,47 @@ def origin_allowed(headers: Headers, public_origin: str | None, development: boo
 def origin_of(url: str) -> str:
     parts = urlsplit(url.strip())
     return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+
+# Only our own origin, for everything; previews arrive as data: URLs. No framing by anyone.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "img-src 'self' data: blob:",
+        "connect-src 'self'",
+        "style-src 'self'",
+        "script-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+class SecurityHeaders:
+    """The same protective headers on every HTTP response, in development too, so that the
+    browser tests run under the policy production serves."""
+
+    def __init__(self, app: ASGIApp, *, production: bool) -> None:
+        self.app = app
+        self.headers = [
+            (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"same-origin"),
+            (b"x-frame-options", b"DENY"),
+        ]
+        if production:
+            self.headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *self.headers]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

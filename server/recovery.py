@@ -35,6 +35,7 @@ async def reap_once(services: Services) -> dict:
                 step = await steps.step_by_id(conn, lease.step_id)
                 events = await step_machine.abort_if_running(conn, room, step, "lease_expired")
                 log.warning("reaped step %s of room %s (lease expired)", step.id, room.id)
+            step_machine.record_outcome(services, events)
             appended.setdefault(room.id, []).extend(events)
         for room_id in await rooms.rooms_past_turn_deadline(conn):
             async with conn.transaction():

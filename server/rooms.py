@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 import engine
+from server import logs
 from server.services import Services
 from server.sessions import current_user, optional_user
 from server.steps import advance_turn, finish_room, load_neighbours
@@ -69,9 +70,11 @@ def _services(request: Request) -> Services:
 
 def parse_room_id(raw: str) -> UUID:
     try:
-        return UUID(raw)
+        room_id = UUID(raw)
     except ValueError:
         raise NotFound("No such room.") from None
+    logs.room_id.set(str(room_id))
+    return room_id
 
 
 async def visible_room(conn, room_id: UUID, user: User | None) -> tuple[Room, Viewer]:
@@ -283,7 +286,7 @@ async def canvas_png(request: Request) -> Response:
 
 
 def _composite_png(tiles, blobs, tile_size: int) -> bytes:
-    decoded = {(tile.x, tile.y): engine.decode_png(blob) for tile, blob in zip(tiles, blobs)}
+    decoded = {(tile.x, tile.y): engine.decode_png(blob) for tile, blob in zip(tiles, blobs, strict=False)}
     image, _ = engine.composite(decoded, tile_size)
     return engine.encode_png(image)
 

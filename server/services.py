@@ -27,6 +27,8 @@ class Services:
     generator: Generator
     auth_by_address: RateLimiter
     auth_by_email: RateLimiter
+    step_submissions: RateLimiter
+    admin_actions: RateLimiter
     bus: Bus | None = None
     hub: "Hub | None" = field(default=None)
     coordinator: "Coordinator | None" = field(default=None)

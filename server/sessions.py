@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
+from server import logs
 from server.middleware import SESSION_COOKIE
 from server.services import Services
 from storage import NotSignedIn, accounts
@@ -61,7 +62,10 @@ async def optional_user(services: Services, conn: HTTPConnection) -> User | None
     if not token or len(token) > 200:
         return None
     async with services.db.acquire() as db:
-        return await accounts.session_user(db, token_hash(services.settings.secret, token))
+        user = await accounts.session_user(db, token_hash(services.settings.secret, token))
+    if user is not None:
+        logs.user_id.set(user.id)
+    return user
 
 
 async def current_user(services: Services, conn: HTTPConnection) -> User:

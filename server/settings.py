@@ -51,6 +51,16 @@ class Settings(BaseSettings):
     # Attempts per minute at signup and login, per client address and per email.
     auth_attempts_per_address: int = Field(30, ge=1)
     auth_attempts_per_email: int = Field(10, ge=1)
+    # Per user per minute: step submissions, and admin requests.
+    steps_per_minute: int = Field(30, ge=1)
+    admin_requests_per_minute: int = Field(240, ge=1)
+
+    log_format: Literal["text", "json"] | None = None
+
+    @property
+    def json_logs(self) -> bool:
+        """JSON lines in production unless LOG_FORMAT says otherwise."""
+        return self.log_format == "json" or (self.log_format is None and self.production)
 
     @property
     def production(self) -> bool:

@@ -49,6 +49,7 @@ __all__ = [
     "advance_turn",
     "finish_room",
     "load_neighbours",
+    "record_outcome",
 ]
 
 log = logging.getLogger(__name__)
@@ -186,7 +187,7 @@ async def load_neighbours(services: Services, room_id: UUID, cell: tuple[int, in
     near = [t for t in tiles if abs(t.x - cell[0]) <= 1 and abs(t.y - cell[1]) <= 1]
     blobs = await asyncio.gather(*(services.blobs.get(t.sha256) for t in near))
     neighbours = {}
-    for tile, data in zip(near, blobs):
+    for tile, data in zip(near, blobs, strict=False):
         if data is None:
             raise RuntimeError(f"blob {tile.sha256} of tile {tile.x},{tile.y} is missing")
         neighbours[(tile.x, tile.y)] = await asyncio.to_thread(engine.decode_png, data)
@@ -207,25 +208,39 @@ async def run(services: Services, step: Step, generate) -> list[Event]:
         context = await asyncio.to_thread(engine.build_context, neighbours, step.cell, room.tile_size)
         started = time.perf_counter()
         generated = await generate(context)
-        generator_ms = int((time.perf_counter() - started) * 1000)
+        generator_seconds = time.perf_counter() - started
+        services.metrics.generator_latency.observe(generator_seconds)
         tile, score = await asyncio.to_thread(engine.correct_seams, generated, context, room.tile_size)
         sha256 = await services.blobs.put(await asyncio.to_thread(engine.encode_png, tile))
         crash_point(armed, "after_blob_write")
         crash_point(armed, "before_tx2")
-        return await commit(services, step, sha256, score, generator_ms)
+        events = await commit(services, step, sha256, score, int(generator_seconds * 1000))
     except engine.GeneratorFailure as exc:
         log.info("step %s: generator failed (%s): %s", step.id, exc.reason, exc)
-        return await abort(services, step, exc.reason)
+        services.metrics.generator_failures.labels(exc.reason).inc()
+        events = await abort(services, step, exc.reason)
     except LeaseLost:
         log.warning("step %s lost its lease", step.id)
-        return await abort(services, step, "lease_lost")
+        events = await abort(services, step, "lease_lost")
     except asyncio.CancelledError:
         # Shutting down: refund now rather than make the player wait for the lease to expire.
-        await asyncio.shield(abort(services, step, "shutdown"))
+        record_outcome(services, await asyncio.shield(abort(services, step, "shutdown")))
         raise
     except Exception:
         log.exception("step %s failed", step.id)
-        return await abort(services, step, "internal_error")
+        events = await abort(services, step, "internal_error")
+    record_outcome(services, events)
+    return events
+
+
+def record_outcome(services: Services, events: list[Event]) -> None:
+    """Counts finished steps (and committed tiles' seam scores) for /metrics."""
+    for event in events:
+        if event.kind == EventKind.STEP_COMMITTED:
+            services.metrics.steps.labels("committed", "").inc()
+            services.metrics.seam_score.observe(event.data["tile"]["seam_score"])
+        elif event.kind == EventKind.STEP_ABORTED:
+            services.metrics.steps.labels("aborted", event.data["reason"]).inc()
 
 
 # --- TX2 --------------------------------------------------------------------------------------

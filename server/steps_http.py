@@ -67,6 +67,7 @@ async def submit_step(services: Services, room_id, user: User, key: str, body: S
 
     Shared by the HTTP route and the websocket's `step.submit`, so both answer alike.
     """
+    services.step_submissions.hit(str(user.id))
     step, events, replayed = await step_machine.submit(services, room_id, user, key, body.request())
     if not replayed:
         services.coordinator.start(step)

@@ -1,6 +1,6 @@
 """Everything that persists: Postgres (every SQL statement lives here), blobs, the ledger."""
 
-from storage import accounts, credits, database, events, rooms, steps
+from storage import accounts, admin, credits, database, events, rooms, steps
 from storage.bus import Bus, MemoryBus, RedisBus, open_bus
 from storage.database import Database
 from storage.blobs import LocalBlobStore, is_blob_key
@@ -20,6 +20,7 @@ from storage.errors import (
 
 __all__ = [
     "accounts",
+    "admin",
     "credits",
     "database",
     "events",

@@ -1,0 +1,63 @@
+"""`/ws/admin`: the dashboard's live feed, an overview frame every second, for admins only."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from server.admin import overview
+from server.middleware import origin_allowed, origin_of
+from server.sessions import optional_user
+
+__all__ = ["routes", "PERIOD_SECONDS"]
+
+log = logging.getLogger(__name__)
+
+PERIOD_SECONDS = 1.0
+
+
+async def admin_socket(websocket: WebSocket) -> None:
+    services = websocket.app.state.services
+    settings = services.settings
+    public_origin = origin_of(settings.public_url) if settings.public_url else None
+    user = await optional_user(services, websocket)
+    if not origin_allowed(websocket.headers, public_origin, not settings.production) or user is None or not user.is_admin:
+        await websocket.close(1008)
+        return
+    await websocket.accept()
+    sender = asyncio.create_task(_send_overviews(websocket, services))
+    try:
+        while True:
+            if _is_ping(await websocket.receive_text()):
+                await websocket.send_text('{"type":"pong"}')
+    except WebSocketDisconnect:
+        pass
+    finally:
+        sender.cancel()
+        await asyncio.gather(sender, return_exceptions=True)
+
+
+def _is_ping(message: str) -> bool:
+    try:
+        body = json.loads(message)
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("type") == "ping"
+
+
+async def _send_overviews(websocket: WebSocket, services) -> None:
+    while True:
+        try:
+            body = await overview(services)
+        except Exception:
+            log.exception("building the admin overview failed")
+            body = {"type": "error", "code": "internal", "message": "The overview could not be built."}
+        await websocket.send_text(json.dumps(body, separators=(",", ":"), default=str))
+        await asyncio.sleep(PERIOD_SECONDS)
+
+
+routes = [WebSocketRoute("/ws/admin", admin_socket)]
