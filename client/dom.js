@@ -11,6 +11,8 @@ export function h(spec, attrs = {}, ...children) {
     if (value === undefined || value === null || value === false) continue;
     if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
     else if (key === "dataset") Object.assign(node.dataset, value);
+    // Through the CSSOM: the Content-Security-Policy refuses style="..." attributes.
+    else if (key === "style") Object.assign(node.style, value);
     else if (key === "text") node.textContent = value;
     else if (value === true) node.setAttribute(key, "");
     else node.setAttribute(key, value);

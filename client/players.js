@@ -28,7 +28,7 @@ export class Players {
         dataset: { userId: member.user_id },
         "aria-current": member.user_id === turnPlayer ? "step" : null,
       },
-      h("span.avatar", { style: `background:${playerColour(member.user_id)}`, "aria-hidden": "true" },
+      h("span.avatar", { style: { background: playerColour(member.user_id) }, "aria-hidden": "true" },
         initials(member.display_name),
         h(`span.presence${here ? ".online" : ""}`)),
       h("span.player-name", {}, member.display_name),

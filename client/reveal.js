@@ -25,7 +25,7 @@ export class Reveal {
     });
     const shareUrl = `${location.origin}/share/${room.id}`;
     this.story = h("ol.story", {}, this.tiles.map((tile, i) => h("li", { dataset: { index: i } },
-      h("span.avatar.small", { style: `background:${playerColour(tile.author_id)}`, "aria-hidden": "true" }),
+      h("span.avatar.small", { style: { background: playerColour(tile.author_id) }, "aria-hidden": "true" }),
       h("span", {}, h("strong", {}, memberName(room, tile.author_id)), " ", h("q", {}, tile.prompt)))));
     this.el = h("section.reveal", { "aria-labelledby": "reveal-title" },
       h("h2", { id: "reveal-title" }, "The reveal"),
