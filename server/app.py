@@ -88,7 +88,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
             hub = Hub(services, services.bus, resync_seconds=settings.bus_resync_seconds)
             services.hub = await stack.enter_async_context(hub)
             services.coordinator = await stack.enter_async_context(
-                Coordinator(services, generator, publish=hub.publish_events, on_progress=hub.publish_progress)
+                Coordinator(
+                    services,
+                    generator,
+                    publish=hub.publish_events,
+                    on_progress=hub.publish_progress,
+                    shutdown_grace=settings.shutdown_grace_seconds,
+                )
             )
             await stack.enter_async_context(
                 Reaper(services, hub.publish_events, settings.reaper_interval_seconds)

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     mock_fail_rate: float = Field(0.0, ge=0, le=1)
 
     reaper_interval_seconds: float = Field(2.0, gt=0)
+    # At shutdown, running steps get this long to commit; then they are aborted and refunded.
+    shutdown_grace_seconds: float = Field(10.0, ge=0)
     # Frames a socket may have waiting before it counts as too slow and is closed with 4008.
     ws_send_queue: int = Field(512, ge=1)
     # A reconnect further behind than this many events gets a snapshot instead of the events.
