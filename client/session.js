@@ -1,4 +1,4 @@
-// Who is signed in: the /api/me user, kept in one place and shown in the top bar.
+// Who is signed in: the /api/session user, kept in one place and shown in the top bar.
 import { api, ApiError } from "./api.js";
 import { $ } from "./dom.js";
 
@@ -25,11 +25,10 @@ export function onUserChange(listener) {
 /** Reloads the user (credits change as steps start and abort); null when signed out. */
 export async function refreshUser() {
   try {
-    setUser(await api("GET", "/api/me"));
+    setUser((await api("GET", "/api/session")).user);
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
-    if (error.status === 401) setUser(null);
-    else if (error.code !== "network") throw error;
+    if (error.code !== "network") throw error;
   }
   return current;
 }

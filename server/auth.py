@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from server.services import Services
-from server.sessions import current_user, end_session, start_session
+from server.sessions import current_user, end_session, optional_user, start_session
 from server.validation import Body, Text, read_json
 from storage import Forbidden, NotSignedIn, accounts, credits
 
@@ -136,9 +136,16 @@ async def me(request: Request) -> Response:
     return JSONResponse(user.public())
 
 
+async def session(request: Request) -> Response:
+    """Who is signed in, without a 401 when nobody is: what a page asks when it loads."""
+    user = await optional_user(_services(request), request)
+    return JSONResponse({"user": user.public() if user else None})
+
+
 routes = [
     Route("/api/auth/signup", signup, methods=["POST"]),
     Route("/api/auth/login", login, methods=["POST"]),
     Route("/api/auth/logout", logout, methods=["POST"]),
     Route("/api/me", me, methods=["GET"]),
+    Route("/api/session", session, methods=["GET"]),
 ]

@@ -202,3 +202,9 @@ async def test_signup_is_rate_limited_per_address(database_url, tmp_path, db):
         )
         assert response.status_code == 429
         assert await db.fetchval("SELECT count(*) FROM users") == 2
+
+
+async def test_session_says_who_is_signed_in_without_a_401(client):
+    assert (await client.get("/api/session")).json() == {"user": None}
+    user = await signup(client)
+    assert (await client.get("/api/session")).json() == {"user": user}
