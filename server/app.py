@@ -24,7 +24,7 @@ from server.ratelimit import RateLimiter
 from server.recovery import Reaper
 from server.services import Services
 from server.settings import Settings
-from storage import Database, EmbeddedPostgres, LocalBlobStore, database, open_bus
+from storage import Database, EmbeddedPostgres, database, open_blob_store, open_bus
 
 __all__ = ["create_app", "CLIENT_DIR"]
 
@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette):
         async with AsyncExitStack() as stack:
             db = await open_database(settings, stack)
-            blobs = await stack.enter_async_context(LocalBlobStore(settings.blob_dir))
+            blobs = await stack.enter_async_context(open_blob_store(settings.blob_url, settings.blob_dir))
             metrics.track_pool(db.size, db.idle)
             generator = make_generator_for(settings)
             stack.push_async_callback(generator.aclose)

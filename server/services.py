@@ -9,7 +9,7 @@ from engine import Generator
 from server.metrics import Metrics
 from server.ratelimit import RateLimiter
 from server.settings import Settings
-from storage import Bus, Database, LocalBlobStore
+from storage import BlobStore, Bus, Database
 
 if TYPE_CHECKING:
     from server.coordinator import Coordinator
@@ -22,7 +22,7 @@ __all__ = ["Services"]
 class Services:
     settings: Settings
     db: Database
-    blobs: LocalBlobStore
+    blobs: BlobStore
     metrics: Metrics
     generator: Generator
     auth_by_address: RateLimiter

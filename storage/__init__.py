@@ -4,6 +4,7 @@ from storage import accounts, admin, credits, database, events, rooms, steps
 from storage.bus import Bus, MemoryBus, RedisBus, open_bus
 from storage.database import Database
 from storage.blobs import LocalBlobStore, is_blob_key
+from storage.blobs import BlobStore, BlobStoreError, open_blob_store
 from storage.embedded import EmbeddedPostgres
 from storage.errors import (
     AppError,
@@ -33,6 +34,9 @@ __all__ = [
     "Database",
     "LocalBlobStore",
     "is_blob_key",
+    "BlobStore",
+    "BlobStoreError",
+    "open_blob_store",
     "EmbeddedPostgres",
     "AppError",
     "BadRequest",

@@ -1,7 +1,10 @@
 """Content-addressed, write-once blob storage for tile bytes.
 
-One backend today, files under a directory (`BLOB_URL=file:///path`, default the data
-directory); the S3 backend joins it behind the same methods when it lands.
+Two backends behind one interface, chosen by URL (`BLOB_URL`) as the event bus is: files under a
+directory (no URL, the data directory; or `file:///path`, e.g. a disk shared by instances) and an
+S3-compatible bucket (`s3://bucket/prefix`; S3, R2, MinIO), in `storage/s3blobs.py`. Both keep a
+blob at `<sha[:2]>/<sha>.png` under their root, never change it once written, and read a missing
+or malformed key as None.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ import os
 import re
 import tempfile
 from pathlib import Path
+from typing import Protocol
 
-__all__ = ["LocalBlobStore", "is_blob_key"]
+__all__ = ["BlobStore", "BlobStoreError", "LocalBlobStore", "is_blob_key", "open_blob_store"]
 
 _KEY = re.compile(r"^[0-9a-f]{64}$")
 
@@ -21,6 +25,48 @@ _KEY = re.compile(r"^[0-9a-f]{64}$")
 def is_blob_key(key: str) -> bool:
     """A blob key is the lowercase hex sha256 of its bytes."""
     return bool(_KEY.match(key))
+
+
+def blob_key(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def blob_path(key: str) -> str:
+    """Where a blob lives below a store's root; two levels of fan-out keep directories small."""
+    if not is_blob_key(key):
+        raise RuntimeError(f"not a blob key: {key!r}")
+    return f"{key[:2]}/{key}.png"
+
+
+class BlobStoreError(OSError):
+    """A remote backend failed (unreachable, no such bucket, access denied); the cause is chained.
+    An OSError, so one `except OSError` covers a failing disk and a failing bucket alike."""
+
+
+class BlobStore(Protocol):
+    async def __aenter__(self) -> "BlobStore": ...
+    async def __aexit__(self, *exc_info) -> None: ...
+    async def put(self, data: bytes) -> str: ...
+    async def get(self, key: str) -> bytes | None: ...
+    async def check(self) -> None: ...
+
+
+def open_blob_store(blob_url: str | None, default_dir: Path) -> BlobStore:
+    """No URL: files under `default_dir`; `file:///path`: files under /path; `s3://bucket/prefix`:
+    that bucket, with the endpoint and credentials from the usual AWS_* variables."""
+    if not blob_url:
+        return LocalBlobStore(default_dir)
+    if blob_url.startswith("file://"):
+        # Parsed as Settings.blob_dir parses it, so the store and the production check agree.
+        path = blob_url.removeprefix("file://")
+        if not path:
+            raise ValueError(f"BLOB_URL {blob_url!r} names no directory; use file:///absolute/path")
+        return LocalBlobStore(Path(path))
+    if blob_url.startswith("s3://"):
+        from storage.s3blobs import S3BlobStore  # the S3 client loads only when a bucket is used
+
+        return S3BlobStore.from_url(blob_url)
+    raise ValueError(f"BLOB_URL {blob_url!r} is not supported; use file:///path or s3://bucket/prefix")
 
 
 class LocalBlobStore:
@@ -35,14 +81,11 @@ class LocalBlobStore:
         return None
 
     def _path(self, key: str) -> Path:
-        if not is_blob_key(key):
-            raise RuntimeError(f"not a blob key: {key!r}")
-        # Two levels of fan-out keep directories small on big canvases.
-        return self.root / key[:2] / f"{key}.png"
+        return self.root / blob_path(key)
 
     async def put(self, data: bytes) -> str:
         """Stores the bytes under their sha256 and returns it; an existing blob is left alone."""
-        key = hashlib.sha256(data).hexdigest()
+        key = blob_key(data)
         await asyncio.to_thread(self._write_once, key, data)
         return key
 
