@@ -1,9 +1,9 @@
 """The JSON Schemas of `/openapi.json`: request bodies and response shapes (DESIGN.md section 5).
 
 Limits come from the modules that enforce them where those name them; the rest repeat the
-validators of `server/auth.py` and `server/rooms.py`. The server also trims surrounding
-whitespace before it measures a name or prompt, and refuses control characters in every text
-field; JSON Schema cannot say all of that, so the descriptions do.
+validators of `server/auth.py` and `server/rooms.py`. Every text field refuses control characters
+(its `pattern`); what a pattern cannot say (names are trimmed before they are measured and must be
+printable) the descriptions say.
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ from storage.events import EventKind
 from storage.rooms import RoomMode, RoomStatus
 from storage.steps import StepStatus
 
-__all__ = ["ref", "SCHEMAS", "DIRECTIONS", "IDEMPOTENCY_KEY_PATTERN"]
+__all__ = ["ref", "nullable", "obj", "SCHEMAS", "UUID", "SHA256", "DIRECTIONS", "IDEMPOTENCY_KEY_PATTERN"]
 
 DIRECTIONS = [direction.value for direction in engine.Direction]
 # Printable ASCII, without a space at either end (HTTP would strip it).
 IDEMPOTENCY_KEY_PATTERN = rf"^[\x21-\x7e]([\x20-\x7e]{{0,{MAX_KEY_LENGTH - 2}}}[\x21-\x7e])?$"
-_TEXT = "No control characters except newline."
+# Control characters (C0 and C1) other than newline are refused in every text field.
+NO_CONTROL_CHARACTERS = "^[^\\x00-\\x09\\x0b-\\x1f\\x7f-\\x9f]*$"
 
 
 def ref(name: str) -> dict:
@@ -41,7 +42,7 @@ def obj(properties: dict, *, required: list[str] | None = None, **extra) -> dict
 
 
 def text(description: str, **limits) -> dict:
-    return {"type": "string", "description": f"{description} {_TEXT}", **limits}
+    return {"type": "string", "description": description, "pattern": NO_CONTROL_CHARACTERS, **limits}
 
 
 def enum(values) -> dict:
@@ -51,7 +52,10 @@ def enum(values) -> dict:
 INTEGER = {"type": "integer"}
 STRING = {"type": "string"}
 UUID = {"type": "string", "format": "uuid"}
+SHA256 = "^[0-9a-f]{64}$"
 MOMENT = {"type": "string", "format": "date-time"}
+# What a room's snapshot and its summary in a list both start with.
+ROOM_HEAD = {"id": UUID, "name": STRING, "mode": enum(RoomMode), "status": enum(RoomStatus), "host_id": INTEGER}
 CELL = {"type": "array", "items": INTEGER, "minItems": 2, "maxItems": 2, "description": "[x, y]"}
 
 
@@ -155,11 +159,7 @@ def _room() -> dict:
     member = obj({"user_id": INTEGER, "display_name": STRING, "position": INTEGER})
     return obj(
         {
-            "id": UUID,
-            "name": STRING,
-            "mode": enum(RoomMode),
-            "status": enum(RoomStatus),
-            "host_id": INTEGER,
+            **ROOM_HEAD,
             "tile_size": {"type": "integer", "enum": list(engine.TILE_SIZES)},
             "extent": CELL | {"description": "[columns, rows]"},
             "max_steps": INTEGER,
@@ -167,7 +167,7 @@ def _room() -> dict:
             "turn_seconds": nullable(INTEGER),
             "members": {"type": "array", "items": member},
             "turn": nullable(turn) | {"description": "Null unless playing."},
-            "tiles": {"type": "array", "items": ref("Tile"), "description": "Empty in a folded room until it finishes."},
+            "tiles": {"type": "array", "items": ref("Tile"), "description": "Empty in a folded room till it ends."},
             "tile_count": INTEGER,
             "frontier": nullable(CELL),
             "free_directions": {"type": "array", "items": enum(DIRECTIONS)},
@@ -188,11 +188,7 @@ def _room_summary() -> dict:
     turn = obj({"number": INTEGER, "player_id": nullable(INTEGER), "player_name": nullable(STRING)})
     return obj(
         {
-            "id": UUID,
-            "name": STRING,
-            "mode": enum(RoomMode),
-            "status": enum(RoomStatus),
-            "host_id": INTEGER,
+            **ROOM_HEAD,
             "member": {"type": "boolean", "description": "False for an open room to watch."},
             "member_count": INTEGER,
             "tile_count": INTEGER,
@@ -227,29 +223,6 @@ def _step() -> dict:
     )
 
 
-def _event() -> dict:
-    return obj(
-        {
-            "seq": {"type": "integer", "minimum": 1},
-            "kind": enum(EventKind),
-            "data": {"type": "object", "description": "Depends on the kind (DESIGN.md section 6)."},
-            "at": MOMENT,
-        }
-    )
-
-
-def _user() -> dict:
-    return obj(
-        {
-            "id": INTEGER,
-            "email": STRING,
-            "display_name": STRING,
-            "credits": {"type": "integer", "minimum": 0},
-            "is_admin": {"type": "boolean"},
-        }
-    )
-
-
 def _readiness() -> dict:
     check = enum(["ok", "down"])
     return obj(
@@ -263,11 +236,45 @@ def _readiness() -> dict:
 SCHEMAS = {
     "Error": _error(),
     **_bodies(),
-    "User": _user(),
+    "User": obj(
+        {
+            "id": INTEGER,
+            "email": STRING,
+            "display_name": STRING,
+            "credits": {"type": "integer", "minimum": 0},
+            "is_admin": {"type": "boolean"},
+        }
+    ),
     "Tile": _tile(),
     "Room": _room(),
     "RoomSummary": _room_summary(),
     "Step": _step(),
-    "Event": _event(),
+    "Event": obj(
+        {
+            "seq": {"type": "integer", "minimum": 1},
+            "kind": enum(EventKind),
+            "data": {"type": "object", "description": "Depends on the kind (DESIGN.md section 6)."},
+            "at": MOMENT,
+        }
+    ),
     "Readiness": _readiness(),
+    "Reason": obj({"reason": text("Why: written to the audit trail. 1 to 500 characters.", minLength=1, maxLength=500)}),
+    "CreditChange": obj(
+        {
+            "delta": {"type": "integer", "minimum": -100000, "maximum": 100000, "not": {"const": 0}},
+            "reason": text("Why: written to the audit trail and the ledger.", minLength=1, maxLength=500),
+        }
+    ),
+    "AuditEntry": obj(
+        {
+            "id": INTEGER,
+            "admin_id": INTEGER,
+            "action": STRING,
+            "target_type": enum(["user", "room", "step"]),
+            "target_id": STRING,
+            "reason": STRING,
+            "detail": {"type": "object"},
+            "at": MOMENT,
+        }
+    ),
 }

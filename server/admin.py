@@ -14,7 +14,7 @@ from server import steps as step_machine
 from server.rooms import parse_room_id
 from server.services import Services
 from server.sessions import current_user
-from server.validation import Body, Text, read_json
+from server.validation import Body, Text, read_json, whole_number
 from storage import Conflict, Forbidden, InvalidField, NotFound, accounts, admin, credits, rooms, steps
 from storage.accounts import User
 from storage.rooms import RoomStatus
@@ -58,9 +58,10 @@ def _services(request: Request) -> Services:
 
 
 def _user_id(raw: str) -> int:
-    if not raw.isdigit() or len(raw) > 18:
-        raise NotFound("No such user.")
-    return int(raw)
+    try:
+        return whole_number(raw, "user_id")
+    except InvalidField:
+        raise NotFound("No such user.") from None
 
 
 def _step_id(raw: str) -> UUID:
@@ -73,7 +74,7 @@ def _step_id(raw: str) -> UUID:
 async def list_rooms(request: Request) -> Response:
     services = _services(request)
     await require_admin(services, request)
-    status = request.query_params.get("status") or None
+    status = request.query_params.get("status")
     if status is not None and status not in {s.value for s in RoomStatus}:
         raise InvalidField("status", "must be lobby, playing or finished")
     async with services.db.acquire() as conn:
@@ -89,7 +90,10 @@ async def list_rooms(request: Request) -> Response:
 async def list_steps(request: Request) -> Response:
     services = _services(request)
     await require_admin(services, request)
-    stuck_only = request.query_params.get("stuck") in ("1", "true")
+    stuck = request.query_params.get("stuck", "false")
+    if stuck not in ("true", "false", "1", "0"):
+        raise InvalidField("stuck", "must be true or false")
+    stuck_only = stuck in ("true", "1")
     async with services.db.acquire() as conn:
         flying = await admin.steps_in_flight(conn)
     return JSONResponse({"steps": [s.public() for s in flying if s.stuck or not stuck_only]})

@@ -78,15 +78,18 @@ def _services(request: Request) -> Services:
 
 
 def _count_attempt(services: Services, request: Request, email: str) -> None:
+    """Every attempt counts against the client's address; against the email, only those that
+    can be guessing (signups, failed logins), which are recorded when they fail."""
     address = request.client.host if request.client else "unknown"
     services.auth_by_address.hit(address)
-    services.auth_by_email.hit(email)
+    services.auth_by_email.check(email)
 
 
 async def signup(request: Request) -> Response:
     services = _services(request)
     body = await read_json(request, Signup)
     _count_attempt(services, request, body.email)
+    services.auth_by_email.record(body.email)
     password_hash = await asyncio.to_thread(password_hasher.hash, body.password)
     async with services.db.acquire() as conn:
         async with conn.transaction():
@@ -110,6 +113,7 @@ async def login(request: Request) -> Response:
         record = await accounts.login_record(conn, body.email)
     user, password_hash, disabled = record if record else (None, _DUMMY_HASH, False)
     if not await asyncio.to_thread(_password_matches, password_hash, body.password) or user is None:
+        services.auth_by_email.record(body.email)
         raise NotSignedIn("Wrong email or password.", code="invalid_credentials")
     if disabled:
         raise Forbidden("This account is disabled.", code="account_disabled")

@@ -1,7 +1,7 @@
 """`GET /openapi.json`: an OpenAPI 3.1 description of the JSON API (DESIGN.md section 5).
 
 The websocket (`/ws/rooms/{room_id}`, DESIGN.md section 6) has no OpenAPI form; the description
-points at it. Admin routes (`/api/admin/`) are described with the admin work.
+points at it; so does the admin dashboard's `/ws/admin`.
 """
 
 from __future__ import annotations
@@ -10,9 +10,21 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from server._openapi_schemas import DIRECTIONS, IDEMPOTENCY_KEY_PATTERN, SCHEMAS, ref
+from server._openapi_schemas import (
+    DIRECTIONS,
+    IDEMPOTENCY_KEY_PATTERN,
+    SCHEMAS,
+    SHA256,
+    UUID,
+    enum,
+    nullable,
+    obj,
+    ref,
+)
 from server.middleware import SESSION_COOKIE
+from server.steps_http import MAX_KEY_LENGTH
 from server.validation import MAX_BODY_BYTES
+from storage.rooms import RoomStatus
 
 __all__ = ["routes", "build_spec"]
 
@@ -21,7 +33,7 @@ JSON over HTTP with a session cookie (`{SESSION_COOKIE}`, set by signup and logi
 refusal is the error envelope `{{"error": {{"code", "message", "field"?, "request_id"?}}}}`.
 State-changing requests that carry the cookie must send an `Origin` equal to the server's
 public origin, or get `403 bad_origin`. Request bodies are JSON objects of at most
-{MAX_BODY_BYTES} bytes, with strict types (no `"1"` for `1`); unknown keys are ignored.
+{MAX_BODY_BYTES} bytes, with strict types (no `"1"` or `1.0` for `1`); unknown keys are ignored.
 
 Live updates come over the websocket `GET /ws/rooms/{{room_id}}?after=SEQ` (snapshot, events,
 presence, progress), which OpenAPI does not describe."""
@@ -93,7 +105,7 @@ def _operation(
 
 
 def _path_id(name: str, what: str) -> dict:
-    return {"name": name, "in": "path", "required": True, "description": what, "schema": {"type": "string", "format": "uuid"}}
+    return {"name": name, "in": "path", "required": True, "description": what, "schema": UUID}
 
 
 ROOM_ID = _path_id("room_id", "The room's id.")
@@ -102,8 +114,9 @@ IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
     "required": True,
-    "description": "Chosen by the client per step; a replay returns the original step.",
-    "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": IDEMPOTENCY_KEY_PATTERN},
+    "description": f"Chosen by the client per step, 1 to {MAX_KEY_LENGTH} printable ASCII characters; "
+    "a replay returns the original step (`409 idempotency_key_reused` with a different body).",
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": IDEMPOTENCY_KEY_PATTERN},
 }
 SESSION_SET = {"Set-Cookie": {"description": f"`{SESSION_COOKIE}`: the new session.", "schema": {"type": "string"}}}
 ETAG = {"ETag": {"schema": {"type": "string"}}}
@@ -111,15 +124,15 @@ NOT_MODIFIED = {"304": {"description": "Unchanged since the `If-None-Match` ETag
 
 
 def _user(description: str, status: str) -> dict:
-    return {status: _json(description, {"type": "object", "required": ["user"], "properties": {"user": ref("User")}}, SESSION_SET)}
+    return {status: _json(description, obj({"user": ref("User")}), SESSION_SET)}
 
 
 def _room(description: str, status: str = "200") -> dict:
-    return {status: _json(description, {"type": "object", "required": ["room"], "properties": {"room": ref("Room")}})}
+    return {status: _json(description, obj({"room": ref("Room")}))}
 
 
 def _step(description: str, status: str) -> dict:
-    return {status: _json(description, {"type": "object", "required": ["step"], "properties": {"step": ref("Step")}})}
+    return {status: _json(description, obj({"step": ref("Step")}))}
 
 
 def _auth_paths() -> dict:
@@ -151,16 +164,19 @@ def _auth_paths() -> dict:
                 security=_SIGNED_IN, tag="auth",
             )
         },
+        "/api/session": {
+            "get": _operation(
+                "session", "Who is signed in, if anyone: `user` is null rather than a 401.",
+                {"200": _json("The session's user, or null.", obj({"user": nullable(ref("User"))}))},
+                security=_SIGNED_IN_OR_NOT, tag="auth",
+            )
+        },
     }
 
 
 def _room_paths() -> dict:
-    rooms = {"type": "object", "required": ["rooms"], "properties": {"rooms": {"type": "array", "items": ref("RoomSummary")}}}
-    events = {
-        "type": "object",
-        "required": ["events", "seq"],
-        "properties": {"events": {"type": "array", "items": ref("Event")}, "seq": {"type": "integer", "minimum": 0}},
-    }
+    rooms = obj({"rooms": {"type": "array", "items": ref("RoomSummary")}})
+    events = obj({"events": {"type": "array", "items": ref("Event")}, "seq": {"type": "integer", "minimum": 0}})
     after = {
         "name": "after", "in": "query", "required": False, "description": "Only events with a greater seq.",
         "schema": {"type": "integer", "minimum": 0, "maximum": 10**18 - 1, "default": 0},
@@ -197,11 +213,14 @@ def _room_paths() -> dict:
             "post": _operation("startRoom", "Host only: lobby to playing.", _room("The started room."), **host_only)
         },
         "/api/rooms/{room_id}/finish": {
-            "post": _operation("finishRoom", "Host only: playing to finished.", _room("The finished room."), **host_only)
+            "post": _operation(
+                "finishRoom", "Host only: playing to finished.", _room("The finished room."), **host_only
+            )
         },
         "/api/rooms/{room_id}/events": {
             "get": _operation(
-                "roomEvents", "The room's events after a seq, oldest first.", {"200": _json("Events and the room's seq.", events)},
+                "roomEvents", "The room's events after a seq, oldest first.",
+                {"200": _json("Events and the room's seq.", events)},
                 security=_SIGNED_IN_OR_NOT, errors=(401, 404, 422), parameters=(ROOM_ID, after), tag="rooms",
             )
         },
@@ -246,7 +265,7 @@ def _step_paths() -> dict:
 
 
 def _public_paths() -> dict:
-    sha256 = {"name": "sha256", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"}}
+    sha256 = {"name": "sha256", "in": "path", "required": True, "schema": {"type": "string", "pattern": SHA256}}
     text = {"description": "Prometheus text format.", "content": {"text/plain": {"schema": {"type": "string"}}}}
     return {
         "/blobs/{sha256}.png": {
@@ -265,11 +284,16 @@ def _public_paths() -> dict:
         "/readyz": {
             "get": _operation(
                 "readyz", "Readiness: the database, bus and blob store answer.",
-                {"200": _json("Ready.", ref("Readiness")), "503": _json("Not ready; `checks` says which part is down.", ref("Readiness"))},
+                {
+                    "200": _json("Ready.", ref("Readiness")),
+                    "503": _json("Not ready; `checks` says which part is down.", ref("Readiness")),
+                },
                 security=_PUBLIC, tag="operations",
             )
         },
-        "/metrics": {"get": _operation("metrics", "Prometheus metrics.", {"200": text}, security=_PUBLIC, tag="operations")},
+        "/metrics": {
+            "get": _operation("metrics", "Prometheus metrics.", {"200": text}, security=_PUBLIC, tag="operations")
+        },
         "/openapi.json": {
             "get": _operation(
                 "openapi", "This description.", {"200": _json("OpenAPI 3.1.", {"type": "object"})},
@@ -279,11 +303,47 @@ def _public_paths() -> dict:
     }
 
 
+def _admin_paths() -> dict:
+    audit = obj({"audit": ref("AuditEntry")})
+    user_id = {"name": "user_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}}
+    status = {"name": "status", "in": "query", "schema": enum(RoomStatus)}
+    stuck = {"name": "stuck", "in": "query", "schema": {"type": "string", "enum": ["true", "false", "1", "0"]}}
+    listing = {"type": "object", "description": "Rows for the dashboard."}
+
+    def read(operation_id: str, summary: str, *parameters) -> dict:
+        return {"get": _operation(operation_id, summary, {"200": _json("The figures.", listing)},
+                                  security=_SIGNED_IN, errors=(403, 422, 429), parameters=parameters, tag="admin")}
+
+    def act(operation_id: str, summary: str, body: str, errors: tuple, *parameters) -> dict:
+        return {"post": _operation(operation_id, summary, {"200": _json("Done; the audit row written with it.", audit)},
+                                   security=_SIGNED_IN, errors=(403, 404, 429, *errors), body=body,
+                                   parameters=parameters, tag="admin")}
+
+    return {
+        "/api/admin/overview": read("adminOverview", "The dashboard's figures (also sent on /ws/admin)."),
+        "/api/admin/rooms": read("adminRooms", "Rooms, optionally of one status.", status),
+        "/api/admin/steps": read("adminSteps", "Running steps; `stuck` keeps those whose lease ran out.", stuck),
+        "/api/admin/audit": read("adminAudit", "The newest audit entries."),
+        "/api/admin/steps/{step_id}/abort": act(
+            "adminAbortStep", "Abort a running step and refund it.", "Reason", (409,), STEP_ID),
+        "/api/admin/rooms/{room_id}/release-lease": act(
+            "adminReleaseLease", "Release a room's lease, aborting and refunding the step that held it.",
+            "Reason", (409,), ROOM_ID),
+        "/api/admin/rooms/{room_id}/finish": act(
+            "adminFinishRoom", "Finish a playing room.", "Reason", (409,), ROOM_ID),
+        "/api/admin/users/{user_id}/credits": act(
+            "adminCredits", "Grant (delta > 0) or revoke (delta < 0) credits through the ledger.",
+            "CreditChange", (402,), user_id),
+        "/api/admin/users/{user_id}/disable": act(
+            "adminDisableUser", "Disable a user and revoke their sessions.", "Reason", (409,), user_id),
+    }
+
+
 def build_spec() -> dict:
     return {
         "openapi": "3.1.0",
         "info": {"title": "EXQUISITE", "version": "0.1.0", "description": DESCRIPTION},
-        "paths": {**_auth_paths(), **_room_paths(), **_step_paths(), **_public_paths()},
+        "paths": {**_auth_paths(), **_room_paths(), **_step_paths(), **_public_paths(), **_admin_paths()},
         "components": {
             "schemas": SCHEMAS,
             "securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE}},

@@ -32,16 +32,29 @@ class RateLimiter:
 
     def hit(self, key: str) -> None:
         """Counts one attempt; raises RateLimited once the window's limit is spent."""
+        self.check(key)
+        self.record(key)
+
+    def check(self, key: str) -> None:
+        """Raises RateLimited if the key has spent this window's limit; counts nothing."""
         now = self.clock()
-        started, count = self._windows.get(key, (now, 0))
-        if now - started >= self.window:
-            started, count = now, 0
+        started, count = self._current(key, now)
         if count >= self.limit:
             retry_after = max(1, math.ceil(started + self.window - now))
             raise RateLimited("Too many attempts; try again shortly.", retry_after=retry_after)
+
+    def record(self, key: str) -> None:
+        now = self.clock()
+        started, count = self._current(key, now)
         if key not in self._windows and len(self._windows) >= self.max_keys:
             self._forget_expired(now)
         self._windows[key] = (started, count + 1)
+
+    def _current(self, key: str, now: float) -> tuple[float, int]:
+        started, count = self._windows.get(key, (now, 0))
+        if now - started >= self.window:
+            return now, 0
+        return started, count
 
     def _forget_expired(self, now: float) -> None:
         self._windows = {

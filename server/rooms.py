@@ -18,9 +18,9 @@ from server import logs
 from server.services import Services
 from server.sessions import current_user, optional_user
 from server.steps import advance_turn, finish_room, load_neighbours
-from server.validation import Body, Text, parse_fields, read_json
+from server.validation import Body, Text, parse_fields, read_json, whole_number
 from server.views import Viewer, event_json, hides_tiles, room_json
-from storage import Conflict, Forbidden, InvalidField, NotFound, NotSignedIn
+from storage import Conflict, Forbidden, NotFound, NotSignedIn
 from storage import events as event_log
 from storage import is_blob_key, rooms, steps
 from storage.accounts import User
@@ -250,12 +250,10 @@ async def room_events(request: Request) -> Response:
     services = _services(request)
     user = await optional_user(services, request)
     room_id = parse_room_id(request.path_params["room_id"])
-    raw_after = request.query_params.get("after", "0")
-    if not raw_after.isdigit() or len(raw_after) > 18:
-        raise InvalidField("after", "must be a whole number of at least 0")
+    after = whole_number(request.query_params.get("after", "0"), "after")
     async with services.db.acquire() as conn:
         room, viewer = await visible_room(conn, room_id, user)
-        listed = await event_log.events_after(conn, room.id, int(raw_after))
+        listed = await event_log.events_after(conn, room.id, after)
     return JSONResponse(
         {"events": [event_json(event, room, viewer.user_id) for event in listed], "seq": room.seq}
     )

@@ -50,11 +50,12 @@ class Settings(BaseSettings):
     db_pool_min: int = Field(1, ge=0)
     db_pool_max: int = Field(10, ge=1)
     session_days: int = Field(30, ge=1)
-    # Attempts per minute at signup and login, per client address and per email.
-    auth_attempts_per_address: int = Field(30, ge=1)
+    # Per minute: sign-up and sign-in attempts per client address, and per email the attempts
+    # that could be guessing a password (sign-ups and failed sign-ins).
+    auth_attempts_per_address: int = Field(300, ge=1)
     auth_attempts_per_email: int = Field(10, ge=1)
     # Per user per minute: step submissions, and admin requests.
-    steps_per_minute: int = Field(30, ge=1)
+    steps_per_minute: int = Field(120, ge=1)
     admin_requests_per_minute: int = Field(240, ge=1)
 
     log_format: Literal["text", "json"] | None = None

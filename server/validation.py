@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from typing import Annotated, TypeVar
 
@@ -11,7 +12,7 @@ from starlette.requests import Request
 
 from storage import BadRequest, InvalidField, TooLarge
 
-__all__ = ["MAX_BODY_BYTES", "Body", "read_json", "parse_fields", "clean_text", "Text"]
+__all__ = ["MAX_BODY_BYTES", "Body", "read_json", "parse_fields", "clean_text", "Text", "whole_number"]
 
 MAX_BODY_BYTES = 1024 * 1024
 Model = TypeVar("Model", bound=BaseModel)
@@ -43,7 +44,7 @@ async def read_json(request: Request, model: type[Model]) -> Model:
 
 async def _json_object(request: Request) -> dict:
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise TooLarge("The request body is over 1 MiB.")
     body = bytearray()
     async for chunk in request.stream():
@@ -52,11 +53,21 @@ async def _json_object(request: Request) -> dict:
             raise TooLarge("The request body is over 1 MiB.")
     try:
         data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:  # deep nesting too
         raise BadRequest("The body is not valid JSON.", code="malformed_json") from exc
     if not isinstance(data, dict):
         raise BadRequest("The body must be a JSON object.", code="malformed_json")
     return data
+
+
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
+
+
+def whole_number(raw: str, field: str) -> int:
+    """A query or path number: ASCII digits only (str.isdigit would take '²'), at most 18."""
+    if not _WHOLE_NUMBER.fullmatch(raw):
+        raise InvalidField(field, "must be a whole number of at least 0")
+    return int(raw)
 
 
 def parse_fields(data: dict, model: type[Model]) -> Model:

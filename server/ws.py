@@ -14,7 +14,7 @@ from server.middleware import origin_allowed, origin_of
 from server.rooms import parse_room_id, room_body, visible_room
 from server.sessions import optional_user
 from server.steps_http import StepBody, check_idempotency_key, submit_step
-from server.validation import parse_fields
+from server.validation import parse_fields, whole_number
 from server.views import event_json
 from storage import AppError, events as event_log
 
@@ -65,11 +65,7 @@ async def room_socket(websocket: WebSocket) -> None:
 
 
 def _after(raw: str | None) -> int | None:
-    if raw is None or raw == "":
-        return None
-    if not raw.isdigit() or len(raw) > 18:
-        raise AppError("after must be a whole number")
-    return int(raw)
+    return None if raw is None or raw == "" else whole_number(raw, "after")
 
 
 async def _first_frames(services, room_id, user, after: int | None) -> tuple[list[str], int]:

@@ -208,3 +208,16 @@ async def test_session_says_who_is_signed_in_without_a_401(client):
     assert (await client.get("/api/session")).json() == {"user": None}
     user = await signup(client)
     assert (await client.get("/api/session")).json() == {"user": user}
+
+
+async def test_successful_logins_do_not_count_against_the_email(database_url, tmp_path):
+    settings = make_settings(database_url, tmp_path, auth_attempts_per_email=2)
+    async with running_app(settings) as client:
+        await signup(client, email="often@example.com", password="signs in a lot")
+        for _ in range(4):
+            response = await client.post("/api/auth/login", json={"email": "often@example.com", "password": "signs in a lot"})
+            assert response.status_code == 200
+        wrong = await client.post("/api/auth/login", json={"email": "often@example.com", "password": "guess number 1"})
+        assert wrong.status_code == 401
+        locked = await client.post("/api/auth/login", json={"email": "often@example.com", "password": "signs in a lot"})
+        assert locked.status_code == 429  # a guesser is locked out, and so, for a minute, is the owner

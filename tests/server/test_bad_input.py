@@ -124,3 +124,12 @@ async def test_unknown_route_and_wrong_method_use_the_envelope(client):
     _assert_envelope(response, 405, "method_not_allowed")
     response = await client.delete("/api/me")
     _assert_envelope(response, 405, "method_not_allowed")
+
+
+@pytest.mark.parametrize("shape", ["list", "object"])
+async def test_deeply_nested_json_is_malformed_not_a_crash(client, db, shape):
+    depth = 100_000
+    raw = "[" * depth + "]" * depth if shape == "list" else '{"a":' * depth + "1" + "}" * depth
+    response = await client.post("/api/auth/signup", content=raw.encode(), headers={"content-type": "application/json"})
+    _assert_envelope(response, 400, "malformed_json")
+    assert await _table_counts(db) == (0, 0, 0)
