@@ -35,6 +35,7 @@ from engine import Direction  # noqa: E402
 from server import steps as step_machine  # noqa: E402
 from server.services import Services  # noqa: E402
 from server.settings import Settings  # noqa: E402
+from server.turns import advance_turn  # noqa: E402
 from storage import Database, EmbeddedPostgres, accounts, credits, database, rooms  # noqa: E402
 from storage.events import EventKind  # noqa: E402
 from storage.rooms import RoomMode, RoomStatus  # noqa: E402
@@ -153,7 +154,7 @@ async def db_phase(dsn: str, rooms_count: int, steps: int) -> float:
                     )
                     await rooms.insert_member(conn, room.id, user.id)
                     await rooms.set_status(conn, room, RoomStatus.PLAYING)
-                    await step_machine.advance_turn(conn, room, EventKind.TURN_CHANGED)
+                    await advance_turn(conn, room, EventKind.TURN_CHANGED)
                 players.append((user, room.id))
 
         async def play(user, room_id) -> None:

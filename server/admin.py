@@ -13,6 +13,7 @@ from starlette.routing import Route
 from server import steps as step_machine
 from server.rooms import parse_room_id
 from server.services import Services
+from server.turns import finish_room
 from server.sessions import current_user
 from server.validation import Body, Text, read_json, whole_number
 from storage import Conflict, Forbidden, InvalidField, NotFound, accounts, admin, credits, rooms, steps
@@ -182,7 +183,7 @@ async def disable_user(request: Request) -> Response:
     return JSONResponse({"audit": entry.public()})
 
 
-async def finish_room(request: Request) -> Response:
+async def finish_playing_room(request: Request) -> Response:
     services = _services(request)
     operator = await require_admin(services, request)
     room_id = parse_room_id(request.path_params["room_id"])
@@ -194,7 +195,7 @@ async def finish_room(request: Request) -> Response:
                 raise NotFound("No such room.")
             if room.status is not RoomStatus.PLAYING:
                 raise Conflict("The room is not playing.", code="room_not_playing")
-            event = await step_machine.finish_room(conn, room, "admin")
+            event = await finish_room(conn, room, "admin")
             entry = await admin.insert_audit(
                 conn, admin_id=operator.id, action="finish_room", target_type="room",
                 target_id=str(room.id), reason=body.reason,
@@ -242,7 +243,7 @@ routes = [
     Route("/api/admin/audit", audit_log, methods=["GET"]),
     Route("/api/admin/steps/{step_id}/abort", abort_step, methods=["POST"]),
     Route("/api/admin/rooms/{room_id}/release-lease", release_lease, methods=["POST"]),
-    Route("/api/admin/rooms/{room_id}/finish", finish_room, methods=["POST"]),
+    Route("/api/admin/rooms/{room_id}/finish", finish_playing_room, methods=["POST"]),
     Route("/api/admin/users/{user_id}/credits", change_credits, methods=["POST"]),
     Route("/api/admin/users/{user_id}/disable", disable_user, methods=["POST"]),
 ]

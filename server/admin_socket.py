@@ -10,7 +10,7 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server.admin import overview
-from server.middleware import origin_allowed, origin_of
+from server.middleware import from_our_origin
 from server.sessions import optional_user
 
 __all__ = ["routes", "PERIOD_SECONDS"]
@@ -23,9 +23,9 @@ PERIOD_SECONDS = 1.0
 async def admin_socket(websocket: WebSocket) -> None:
     services = websocket.app.state.services
     settings = services.settings
-    public_origin = origin_of(settings.public_url) if settings.public_url else None
     user = await optional_user(services, websocket)
-    if not origin_allowed(websocket.headers, public_origin, not settings.production) or user is None or not user.is_admin:
+    ours = from_our_origin(websocket.headers, settings.public_url, not settings.production)
+    if not ours or user is None or not user.is_admin:
         await websocket.close(1008)
         return
     await websocket.accept()

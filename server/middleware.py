@@ -17,7 +17,15 @@ from server.envelope import error_response, internal_error_response
 from server.metrics import Metrics
 from storage import Forbidden
 
-__all__ = ["RequestContext", "OriginGuard", "SecurityHeaders", "SESSION_COOKIE", "origin_allowed", "origin_of"]
+__all__ = [
+    "RequestContext",
+    "OriginGuard",
+    "SecurityHeaders",
+    "SESSION_COOKIE",
+    "from_our_origin",
+    "origin_allowed",
+    "origin_of",
+]
 
 log = logging.getLogger("exquisite.http")
 access_log = logging.getLogger("exquisite.access")
@@ -109,6 +117,11 @@ class OriginGuard:
 
     def allowed(self, headers: Headers) -> bool:
         return origin_allowed(headers, self.public_origin, self.development)
+
+
+def from_our_origin(headers: Headers, public_url: str | None, development: bool) -> bool:
+    """origin_allowed for the raw settings: what a websocket handshake checks."""
+    return origin_allowed(headers, origin_of(public_url) if public_url else None, development)
 
 
 def origin_allowed(headers: Headers, public_origin: str | None, development: bool) -> bool:

@@ -11,6 +11,7 @@ import logging
 
 from server import steps as step_machine
 from server.services import Services
+from server.turns import advance_turn
 from storage import rooms, steps
 from storage.events import Event, EventKind
 from storage.rooms import RoomStatus
@@ -50,7 +51,7 @@ async def _skip_overdue_turn(conn, room_id) -> list[Event]:
     overdue = room.status is RoomStatus.PLAYING and room.turn.deadline is not None and room.turn.deadline < now
     if not overdue or await steps.running_step(conn, room.id) is not None:
         return []
-    event = await step_machine.advance_turn(
+    event = await advance_turn(
         conn, room, EventKind.TURN_SKIPPED, skipped_player_id=room.turn.player_id
     )
     return [event]

@@ -17,7 +17,8 @@ import engine
 from server import logs
 from server.services import Services
 from server.sessions import current_user, optional_user
-from server.steps import advance_turn, finish_room, load_neighbours
+from server.steps import load_neighbours
+from server.turns import advance_turn, finish_room
 from server.validation import Body, Text, parse_fields, read_json, whole_number
 from server.views import Viewer, event_json, hides_tiles, room_json
 from storage import Conflict, Forbidden, NotFound, NotSignedIn

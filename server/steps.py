@@ -28,8 +28,8 @@ from uuid import UUID
 import engine
 from server.faults import crash_point
 from server.services import Services
-from server.turns import next_turn
-from server.views import iso, tile_json
+from server.turns import advance_turn, finish_room
+from server.views import tile_json
 from storage import Conflict, Forbidden, NotFound, credits
 from storage import events as event_log
 from storage import rooms, steps
@@ -46,8 +46,6 @@ __all__ = [
     "commit",
     "abort",
     "abort_if_running",
-    "advance_turn",
-    "finish_room",
     "load_neighbours",
     "record_outcome",
 ]
@@ -318,21 +316,3 @@ async def abort_if_running(conn, room: Room, step: Step, reason: str) -> list[Ev
 def _with_deadline(room: Room, deadline: datetime) -> rooms.Turn:
     turn = room.turn
     return rooms.Turn(turn.number, turn.player_id, turn.nonce, deadline)
-
-
-async def advance_turn(conn, room: Room, kind: EventKind, **extra) -> Event:
-    """Hands the turn to the next member (room locked by the caller) and records it."""
-    members = await rooms.room_members(conn, room.id)
-    now = await conn.fetchval("SELECT now()")
-    turn = next_turn(room.turn, members, room.turn_seconds, now)
-    await rooms.set_turn(conn, room.id, turn)
-    data = {
-        **extra,
-        "turn": {"number": turn.number, "player_id": turn.player_id, "deadline": iso(turn.deadline), "nonce": turn.nonce},
-    }
-    return await event_log.append_event(conn, room.id, kind, data)
-
-
-async def finish_room(conn, room: Room, reason: str) -> Event:
-    await rooms.set_status(conn, room, RoomStatus.FINISHED)
-    return await event_log.append_event(conn, room.id, EventKind.ROOM_FINISHED, {"reason": reason})

@@ -1,4 +1,4 @@
-"""Whose turn comes next: fixed turn order, a fresh nonce and deadline per turn."""
+"""Whose turn comes next: fixed turn order, a fresh nonce and deadline per turn; and the end."""
 
 from __future__ import annotations
 
@@ -6,9 +6,13 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Sequence
 
-from storage.rooms import Member, Turn
+from server.views import iso
+from storage import events as event_log
+from storage import rooms
+from storage.events import Event, EventKind
+from storage.rooms import Member, Room, RoomStatus, Turn
 
-__all__ = ["next_turn", "new_nonce"]
+__all__ = ["next_turn", "new_nonce", "advance_turn", "finish_room"]
 
 
 def new_nonce() -> str:
@@ -27,3 +31,21 @@ def next_turn(current: Turn, members: Sequence[Member], turn_seconds: int | None
     later = [member for member in members if member.position > current_position]
     player = (later or list(members))[0]
     return Turn(current.number + 1, player.user_id, new_nonce(), _deadline(turn_seconds, now))
+
+
+async def advance_turn(conn, room: Room, kind: EventKind, **extra) -> Event:
+    """Hands the turn to the next member (room locked by the caller) and records it."""
+    members = await rooms.room_members(conn, room.id)
+    now = await conn.fetchval("SELECT now()")
+    turn = next_turn(room.turn, members, room.turn_seconds, now)
+    await rooms.set_turn(conn, room.id, turn)
+    data = {
+        **extra,
+        "turn": {"number": turn.number, "player_id": turn.player_id, "deadline": iso(turn.deadline), "nonce": turn.nonce},
+    }
+    return await event_log.append_event(conn, room.id, kind, data)
+
+
+async def finish_room(conn, room: Room, reason: str) -> Event:
+    await rooms.set_status(conn, room, RoomStatus.FINISHED)
+    return await event_log.append_event(conn, room.id, EventKind.ROOM_FINISHED, {"reason": reason})

@@ -10,7 +10,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server.connection import Connection
 from server.envelope import error_body
-from server.middleware import origin_allowed, origin_of
+from server.middleware import from_our_origin
 from server.rooms import parse_room_id, room_body, visible_room
 from server.sessions import optional_user
 from server.steps_http import StepBody, check_idempotency_key, submit_step
@@ -29,8 +29,7 @@ _POLICY = 1008
 async def room_socket(websocket: WebSocket) -> None:
     services = websocket.app.state.services
     settings = services.settings
-    public_origin = origin_of(settings.public_url) if settings.public_url else None
-    if not origin_allowed(websocket.headers, public_origin, not settings.production):
+    if not from_our_origin(websocket.headers, settings.public_url, not settings.production):
         await websocket.close(_POLICY)
         return
     user = await optional_user(services, websocket)
