@@ -24,6 +24,7 @@ from server.ratelimit import RateLimiter
 from server.recovery import Reaper
 from server.services import Services
 from server.settings import Settings
+from server.tile_cache import TileCache
 from storage import Database, EmbeddedPostgres, database, open_blob_store, open_bus
 
 __all__ = ["create_app", "CLIENT_DIR"]
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 step_submissions=RateLimiter(settings.steps_per_minute),
                 admin_actions=RateLimiter(settings.admin_requests_per_minute),
             )
+            services.tiles = TileCache(blobs)
             services.bus = await stack.enter_async_context(open_bus(settings.redis_url))
             hub = Hub(services, services.bus, resync_seconds=settings.bus_resync_seconds)
             services.hub = await stack.enter_async_context(hub)

@@ -279,13 +279,13 @@ async def canvas_png(request: Request) -> Response:
     etag = f'"{room.id}-{len(tiles)}"'
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers={"ETag": etag})
-    blobs = await asyncio.gather(*(services.blobs.get(tile.sha256) for tile in tiles))
-    data = await asyncio.to_thread(_composite_png, tiles, blobs, room.tile_size)
+    pixels = await asyncio.gather(*(services.tiles.get(tile.sha256) for tile in tiles))
+    decoded = {(tile.x, tile.y): tile_pixels for tile, tile_pixels in zip(tiles, pixels, strict=True)}
+    data = await asyncio.to_thread(_composite_png, decoded, room.tile_size)
     return png_response(data, etag=etag)
 
 
-def _composite_png(tiles, blobs, tile_size: int) -> bytes:
-    decoded = {(tile.x, tile.y): engine.decode_png(blob) for tile, blob in zip(tiles, blobs, strict=False)}
+def _composite_png(decoded: dict, tile_size: int) -> bytes:
     image, _ = engine.composite(decoded, tile_size)
     return engine.encode_png(image)
 

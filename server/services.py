@@ -14,6 +14,7 @@ from storage import BlobStore, Bus, Database
 if TYPE_CHECKING:
     from server.coordinator import Coordinator
     from server.hub import Hub
+    from server.tile_cache import TileCache
 
 __all__ = ["Services"]
 
@@ -29,6 +30,7 @@ class Services:
     auth_by_email: RateLimiter
     step_submissions: RateLimiter
     admin_actions: RateLimiter
+    tiles: "TileCache | None" = None
     bus: Bus | None = None
     hub: "Hub | None" = field(default=None)
     coordinator: "Coordinator | None" = field(default=None)

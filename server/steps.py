@@ -183,13 +183,8 @@ async def load_neighbours(services: Services, room_id: UUID, cell: tuple[int, in
     async with services.db.acquire() as conn:
         tiles = await steps.room_tiles(conn, room_id)
     near = [t for t in tiles if abs(t.x - cell[0]) <= 1 and abs(t.y - cell[1]) <= 1]
-    blobs = await asyncio.gather(*(services.blobs.get(t.sha256) for t in near))
-    neighbours = {}
-    for tile, data in zip(near, blobs, strict=False):
-        if data is None:
-            raise RuntimeError(f"blob {tile.sha256} of tile {tile.x},{tile.y} is missing")
-        neighbours[(tile.x, tile.y)] = await asyncio.to_thread(engine.decode_png, data)
-    return neighbours
+    pixels = await asyncio.gather(*(services.tiles.get(t.sha256) for t in near))
+    return {(t.x, t.y): tile for t, tile in zip(near, pixels, strict=True)}
 
 
 async def run(services: Services, step: Step, generate) -> list[Event]:
@@ -210,6 +205,7 @@ async def run(services: Services, step: Step, generate) -> list[Event]:
         services.metrics.generator_latency.observe(generator_seconds)
         tile, score = await asyncio.to_thread(engine.correct_seams, generated, context, room.tile_size)
         sha256 = await services.blobs.put(await asyncio.to_thread(engine.encode_png, tile))
+        services.tiles.remember(sha256, tile)
         crash_point(armed, "after_blob_write")
         crash_point(armed, "before_tx2")
         events = await commit(services, step, sha256, score, int(generator_seconds * 1000))

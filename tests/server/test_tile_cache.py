@@ -1,0 +1,33 @@
+import numpy as np
+import pytest
+
+from engine import encode_png
+from server.tile_cache import TileCache
+from storage import LocalBlobStore
+
+
+def _tile(value: int, side: int = 8) -> np.ndarray:
+    tile = np.full((side, side, 4), value, np.uint8)
+    tile[..., 3] = 255
+    return tile
+
+
+async def test_decoded_tiles_are_shared_read_only_and_bounded(tmp_path):
+    async with LocalBlobStore(tmp_path) as blobs:
+        keys = [await blobs.put(encode_png(_tile(v))) for v in (10, 20, 30)]
+        cache = TileCache(blobs, max_bytes=2 * _tile(0).nbytes)
+        first = await cache.get(keys[0])
+        assert np.array_equal(first, _tile(10)) and not first.flags.writeable
+        assert await cache.get(keys[0]) is first and (cache.hits, cache.misses) == (1, 1)
+        await cache.get(keys[1])
+        await cache.get(keys[2])  # over budget: the least recently used goes
+        await cache.get(keys[0])
+        assert cache.misses == 4
+        with pytest.raises(ValueError):
+            first[0, 0, 0] = 1
+
+
+async def test_a_missing_blob_is_an_error_not_an_empty_tile(tmp_path):
+    async with LocalBlobStore(tmp_path) as blobs:
+        with pytest.raises(RuntimeError):
+            await TileCache(blobs).get("0" * 64)
