@@ -10,6 +10,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from storage import admin
+
 __all__ = ["routes"]
 
 log = logging.getLogger(__name__)
@@ -35,7 +37,19 @@ async def readyz(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
-    return Response(request.app.state.services.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+    services = request.app.state.services
+    figures = services.metrics
+    # The service-wide figures come from Postgres, read now: Prometheus collectors cannot await.
+    try:
+        async with services.db.acquire(timeout=2) as conn:
+            for status, count in (await admin.rooms_by_status(conn)).items():
+                figures.rooms.labels(status).set(count)
+            flying = await admin.steps_in_flight(conn)
+        figures.steps_running.labels("false").set(sum(1 for step in flying if not step.stuck))
+        figures.steps_running.labels("true").set(sum(1 for step in flying if step.stuck))
+    except Exception as exc:  # the instance's own figures are still worth serving
+        log.warning("reading service-wide figures for /metrics failed: %r", exc)
+    return Response(figures.render(), media_type=CONTENT_TYPE_LATEST)
 
 
 routes = [

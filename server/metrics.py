@@ -61,6 +61,15 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.rooms = Gauge(
+            "exquisite_rooms", "Rooms by status, across all instances (read at scrape time).", ["status"],
+            registry=self.registry,
+        )
+        self.steps_running = Gauge(
+            "exquisite_steps_running", "Running steps across all instances, and how many are stuck.", ["stuck"],
+            registry=self.registry,
+        )
+
     def track_live(self, connections: Callable[[], int], spectators: Callable[[], int], painting: Callable[[], int]) -> None:
         self.ws_connections.set_function(connections)
         self.ws_spectators.set_function(spectators)

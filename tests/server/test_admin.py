@@ -262,3 +262,4 @@ async def test_metrics_count_steps_generation_and_sockets(client, db):
     assert "exquisite_generator_seconds_count 1.0" in text
     assert "exquisite_seam_score_count 1.0" in text
     assert "exquisite_ws_connections 0.0" in text and "exquisite_steps_in_flight 0.0" in text
+    assert 'exquisite_rooms{status="playing"} 1.0' in text and 'exquisite_steps_running{stuck="true"} 0.0' in text
