@@ -134,9 +134,12 @@ class Hub:
             return
         channel.connections.discard(connection)
         await self._presence_changed(channel)
-        if not channel.connections:
+        if not channel.connections and self.channels.get(connection.room_id) is channel:
             del self.channels[connection.room_id]
             await self.bus.unsubscribe(str(connection.room_id))
+            if connection.room_id in self.channels:
+                # A socket for the room arrived while we unsubscribed: its channel needs the topic.
+                await self.bus.subscribe(str(connection.room_id))
 
     # --- consumers: what the bus brings ---------------------------------------------------------
 
