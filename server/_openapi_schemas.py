@@ -166,7 +166,7 @@ def _room() -> dict:
             "max_members": INTEGER,
             "turn_seconds": nullable(INTEGER),
             "members": {"type": "array", "items": member},
-            "turn": nullable(turn) | {"description": "Null unless playing."},
+            "turn": turn | {"description": "The live turn; outside play its player and deadline are null."},
             "tiles": {"type": "array", "items": ref("Tile"), "description": "Empty in a folded room till it ends."},
             "tile_count": INTEGER,
             "frontier": nullable(CELL),

@@ -56,6 +56,10 @@ def turn_json(turn: Turn, viewer_id: int | None) -> dict:
     return body
 
 
+def _idle_turn(turn: Turn) -> dict:
+    return {"number": turn.number, "player_id": None, "deadline": None}
+
+
 def room_json(
     room: Room,
     members: Sequence[Member],
@@ -80,7 +84,8 @@ def room_json(
         "members": [
             {"user_id": m.user_id, "display_name": m.display_name, "position": m.position} for m in members
         ],
-        "turn": turn_json(room.turn, viewer.user_id) if playing else None,
+        # Always an object: outside play it has a number and no player.
+        "turn": turn_json(room.turn, viewer.user_id) if playing else _idle_turn(room.turn),
         "tiles": [] if hides_tiles(room) else [tile_json(room.id, tile) for tile in tiles],
         "tile_count": room.tile_count,
         "frontier": list(head) if head is not None else None,

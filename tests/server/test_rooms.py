@@ -26,7 +26,8 @@ async def test_create_room_makes_creator_host_and_member_zero(client):
     room = await open_room(host, name="  Harbour  ", mode="folded", tile_size=512, max_steps=6, turn_seconds=90)
     assert room["name"] == "Harbour" and room["mode"] == "folded" and room["status"] == "lobby"
     assert room["host_id"] == user["id"] and room["tile_size"] == 512 and room["max_steps"] == 6
-    assert room["turn_seconds"] == 90 and room["turn"] is None
+    assert room["turn_seconds"] == 90
+    assert room["turn"] == {"number": 0, "player_id": None, "deadline": None}
     assert room["members"] == [{"user_id": user["id"], "display_name": user["display_name"], "position": 0}]
     assert room["invite_code"] and room["seq"] == 1
 
