@@ -50,10 +50,3 @@ class EmbeddedPostgres:
             log.info("stopping embedded postgres (pid %s)", os.getpid())
             self._server.cleanup()
             self._server = None
-
-    def __enter__(self) -> "EmbeddedPostgres":
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
