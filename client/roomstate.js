@@ -42,6 +42,8 @@ export function applyEvent(room, { seq, kind, data }) {
     case "step.aborted":
       room.step = null;
       room.progress = null;
+      // The turn stays with the player, maybe with a later deadline to try again.
+      if (data.turn) room.turn = data.turn;
       break;
     case "room.finished":
       room.status = "finished";

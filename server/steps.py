@@ -22,13 +22,13 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from uuid import UUID
 
 import engine
 from server.faults import crash_point
 from server.services import Services
-from server.turns import advance_turn, finish_room
+from server.turns import advance_turn, finish_room, turn_data
 from server.views import tile_json
 from storage import Conflict, Forbidden, NotFound, credits
 from storage import events as event_log
@@ -296,19 +296,13 @@ async def abort_if_running(conn, room: Room, step: Step, reason: str) -> list[Ev
         return []
     await credits.post_credits(conn, step.user_id, step.cost, credits.LedgerKind.STEP_REFUND, step_id=step.id)
     await steps.release_lease(conn, room.id, step.fencing_token)
-    if room.status is RoomStatus.PLAYING and room.turn.deadline is not None:
+    data = {"step_id": str(step.id), "player_id": step.user_id, "reason": reason, "refund": step.cost}
+    if room.status is RoomStatus.PLAYING:
+        # The turn stays with the player; the event says so, with the deadline it may extend.
+        turn = room.turn
         now = await conn.fetchval("SELECT now()")
-        if room.turn.deadline < now + _RETRY_GRACE:
-            await rooms.set_turn(conn, room.id, _with_deadline(room, now + _RETRY_GRACE))
-    event = await event_log.append_event(
-        conn,
-        room.id,
-        EventKind.STEP_ABORTED,
-        {"step_id": str(step.id), "player_id": step.user_id, "reason": reason, "refund": step.cost},
-    )
-    return [event]
-
-
-def _with_deadline(room: Room, deadline: datetime) -> rooms.Turn:
-    turn = room.turn
-    return rooms.Turn(turn.number, turn.player_id, turn.nonce, deadline)
+        if turn.deadline is not None and turn.deadline < now + _RETRY_GRACE:
+            turn = rooms.Turn(turn.number, turn.player_id, turn.nonce, now + _RETRY_GRACE)
+            await rooms.set_turn(conn, room.id, turn)
+        data["turn"] = turn_data(turn)
+    return [await event_log.append_event(conn, room.id, EventKind.STEP_ABORTED, data)]

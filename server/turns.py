@@ -12,7 +12,7 @@ from storage import rooms
 from storage.events import Event, EventKind
 from storage.rooms import Member, Room, RoomStatus, Turn
 
-__all__ = ["next_turn", "new_nonce", "advance_turn", "finish_room"]
+__all__ = ["next_turn", "new_nonce", "advance_turn", "finish_room", "turn_data"]
 
 
 def new_nonce() -> str:
@@ -39,11 +39,12 @@ async def advance_turn(conn, room: Room, kind: EventKind, **extra) -> Event:
     now = await conn.fetchval("SELECT now()")
     turn = next_turn(room.turn, members, room.turn_seconds, now)
     await rooms.set_turn(conn, room.id, turn)
-    data = {
-        **extra,
-        "turn": {"number": turn.number, "player_id": turn.player_id, "deadline": iso(turn.deadline), "nonce": turn.nonce},
-    }
-    return await event_log.append_event(conn, room.id, kind, data)
+    return await event_log.append_event(conn, room.id, kind, {**extra, "turn": turn_data(turn)})
+
+
+def turn_data(turn: Turn) -> dict:
+    """The turn as events store it; readers strip the nonce for all but its player."""
+    return {"number": turn.number, "player_id": turn.player_id, "deadline": iso(turn.deadline), "nonce": turn.nonce}
 
 
 async def finish_room(conn, room: Room, reason: str) -> Event:

@@ -209,8 +209,9 @@ async def test_failed_generation_aborts_refunds_and_keeps_the_turn(database_url,
         after = await snapshot(host, room["id"])
         assert after["turn"] == before["turn"] and after["tiles"] == []
         assert (await host.get("/api/me")).json()["credits"] == user["credits"]
-        kinds = [e["kind"] for e in (await host.get(f"/api/rooms/{room['id']}/events?after={before['seq']}")).json()["events"]]
-        assert kinds == ["step.started", "step.aborted"]
+        events = (await host.get(f"/api/rooms/{room['id']}/events?after={before['seq']}")).json()["events"]
+        assert [e["kind"] for e in events] == ["step.started", "step.aborted"]
+        assert events[1]["data"]["turn"] == before["turn"]  # the turn, nonce and all, stays
 
 
 async def test_committed_tiles_cannot_be_changed_even_by_sql(client, db):
@@ -288,3 +289,14 @@ async def test_expired_lease_is_refunded_once_by_racing_reapers(client, db, sett
     await settle(host, room["id"])
     assert await db.fetchval("SELECT count(*) FROM credit_ledger WHERE kind = 'step_refund'") == 1
     assert (await host.get("/api/me")).json()["credits"] == user["credits"]
+
+
+async def test_abort_near_the_deadline_gives_the_player_time_and_says_so(client, db):
+    room, [(host, _), _] = await _playing_room(client, turn_seconds=60)
+    await db.execute("UPDATE rooms SET turn_deadline = now() + interval '2 seconds'")
+    step = await step_and_settle(host, room["id"], prompt="a [refuse] prompt")
+    assert step["status"] == "aborted"
+    after = await snapshot(host, room["id"])
+    aborted = (await host.get(f"/api/rooms/{room['id']}/events?after={after['seq'] - 1}")).json()["events"][0]
+    assert aborted["kind"] == "step.aborted" and aborted["data"]["turn"] == after["turn"]
+    assert await db.fetchval("SELECT turn_deadline > now() + interval '15 seconds' FROM rooms")
