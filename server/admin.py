@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from server import steps as step_machine
-from server.rooms import parse_room_id
+from server.rooms import locked_room, parse_room_id
 from server.services import Services
 from server.turns import finish_room
 from server.sessions import current_user
@@ -131,9 +131,7 @@ async def release_lease(request: Request) -> Response:
     body = await read_json(request, Reason)
     async with services.db.acquire() as conn:
         async with conn.transaction():
-            room = await rooms.lock_room(conn, room_id)
-            if room is None:
-                raise NotFound("No such room.")
+            room = await locked_room(conn, room_id)
             step = await steps.running_step(conn, room.id)
             if step is None:
                 raise Conflict("No lease is held in that room.", code="no_lease")
@@ -190,9 +188,7 @@ async def finish_playing_room(request: Request) -> Response:
     body = await read_json(request, Reason)
     async with services.db.acquire() as conn:
         async with conn.transaction():
-            room = await rooms.lock_room(conn, room_id)
-            if room is None:
-                raise NotFound("No such room.")
+            room = await locked_room(conn, room_id)
             if room.status is not RoomStatus.PLAYING:
                 raise Conflict("The room is not playing.", code="room_not_playing")
             event = await finish_room(conn, room, "admin")

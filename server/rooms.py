@@ -28,7 +28,7 @@ from storage.accounts import User
 from storage.events import EventKind
 from storage.rooms import Room, RoomMode, RoomStatus
 
-__all__ = ["routes", "visible_room", "parse_room_id", "png_response"]
+__all__ = ["routes", "visible_room", "locked_room", "parse_room_id", "png_response"]
 
 DEFAULT_MAX_STEPS = 16
 
@@ -76,6 +76,14 @@ def parse_room_id(raw: str) -> UUID:
         raise NotFound("No such room.") from None
     logs.room_id.set(str(room_id))
     return room_id
+
+
+async def locked_room(conn, room_id: UUID) -> Room:
+    """The room, locked for the caller's transaction; an unknown room is a 404."""
+    room = await rooms.lock_room(conn, room_id)
+    if room is None:
+        raise NotFound("No such room.")
+    return room
 
 
 async def visible_room(conn, room_id: UUID, user: User | None) -> tuple[Room, Viewer]:
@@ -181,9 +189,7 @@ async def join_room(request: Request) -> Response:
     body = await read_json(request, Join)
     async with services.db.acquire() as conn:
         async with conn.transaction():
-            room = await rooms.lock_room(conn, room_id)
-            if room is None:
-                raise NotFound("No such room.")
+            room = await locked_room(conn, room_id)
             if not hmac.compare_digest(body.invite_code.encode(), room.invite_code.encode()):
                 if await rooms.is_member(conn, room.id, user.id):
                     raise Conflict("You are already in this room.", code="already_member")

@@ -7,6 +7,7 @@ import asyncio
 import base64
 import io
 import socket
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from email import policy
 from email.parser import BytesParser
@@ -109,24 +110,28 @@ async def fake_api():
         sock.close()
 
 
-@pytest.fixture
-async def api(fake_api):
+@asynccontextmanager
+async def _generator(fake_api, timeout: float):
     fake, base_url = fake_api
     fake.mode = "ok"
     fake.requests.clear()
-    generator = OpenAIGenerator("sk-test", model="gpt-image-1", base_url=base_url, timeout=ROOMY_DEADLINE)
-    yield fake, generator
-    await generator.aclose()
+    generator = OpenAIGenerator("sk-test", model="gpt-image-1", base_url=base_url, timeout=timeout)
+    try:
+        yield fake, generator
+    finally:
+        await generator.aclose()
+
+
+@pytest.fixture
+async def api(fake_api):
+    async with _generator(fake_api, ROOMY_DEADLINE) as pair:
+        yield pair
 
 
 @pytest.fixture
 async def impatient_api(fake_api):
-    fake, base_url = fake_api
-    fake.mode = "ok"
-    fake.requests.clear()
-    generator = OpenAIGenerator("sk-test", model="gpt-image-1", base_url=base_url, timeout=DEADLINE)
-    yield fake, generator
-    await generator.aclose()
+    async with _generator(fake_api, DEADLINE) as pair:
+        yield pair
 
 
 def _context(tile_size: int = T) -> np.ndarray:
