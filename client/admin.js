@@ -3,9 +3,11 @@
 import { api, ApiError } from "./api.js";
 import { $, h, toast, formatCountdown, ago } from "./dom.js";
 import { abortReason, sentence, STATUS_LABELS } from "./words.js";
+import { ReconnectingSocket } from "./socket.js";
 
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000];
 const PING_EVERY_MS = 20000;
+const HEARTBEAT_MS = 2000;
 // The server sends an overview every second: this much silence means the socket is dead.
 const SILENCE_LIMIT_MS = 6000;
 const CONNECTION_LABELS = { connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…" };
@@ -60,96 +62,22 @@ function showGate(user) {
 // ---------------------------------------------------------------------------------------------
 // The live feed
 
-class AdminFeed {
-  constructor(onFrame, onStatus) {
-    this.onFrame = onFrame;
-    this.onStatus = onStatus;
-    this.failures = 0;
-    this.socket = null;
-    this.stopped = true;
-    window.addEventListener("online", () => this.reconnectNow());
-    window.addEventListener("offline", () => this.socket && this.drop(this.socket));
-  }
-
-  start() {
-    this.stopped = false;
-    this.connect();
-  }
-
-  stop() {
-    this.stopped = true;
-    clearTimeout(this.retryTimer);
-    clearInterval(this.pingTimer);
-    const socket = this.socket;
-    this.socket = null;
-    socket?.close(1000, "leaving");
-  }
-
-  connect() {
-    if (this.stopped) return;
-    this.onStatus(this.failures ? "reconnecting" : "connecting");
-    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    const socket = new WebSocket(`${scheme}//${location.host}/ws/admin`);
-    this.socket = socket;
-    socket.heardAny = false;
-    socket.addEventListener("open", () => {
-      this.heard = Date.now();
-      clearInterval(this.pingTimer);
-      this.pingTimer = setInterval(() => this.keepAlive(socket), 2000);
-    });
-    socket.addEventListener("message", (message) => {
-      if (socket !== this.socket) return;
-      this.heard = Date.now();
-      let frame;
-      try {
-        frame = JSON.parse(message.data);
-      } catch {
-        return;
-      }
-      if (!socket.heardAny) {
-        socket.heardAny = true;
-        this.failures = 0;
-        this.onStatus("live");
-      }
-      this.onFrame(frame);
-    });
-    socket.addEventListener("close", () => this.drop(socket));
-  }
-
-  drop(socket) {
-    if (socket !== this.socket || this.stopped) return;
-    this.socket = null;
-    clearInterval(this.pingTimer);
-    if (socket.readyState <= WebSocket.OPEN) socket.close(4000, "dropped");
-    this.failures += 1;
-    this.onStatus("reconnecting");
-    // Refused before a single frame: perhaps the session ended or the account lost its rights.
-    if (!socket.heardAny) recheckAccess();
-    const delay = BACKOFF_MS[Math.min(this.failures - 1, BACKOFF_MS.length - 1)];
-    clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => this.connect(), delay * (0.8 + Math.random() * 0.4));
-  }
-
-  reconnectNow() {
-    this.failures = 0;
-    if (this.stopped || this.socket) return;
-    clearTimeout(this.retryTimer);
-    this.connect();
-  }
-
-  keepAlive(socket) {
-    if (Date.now() - this.heard > SILENCE_LIMIT_MS) {
-      this.drop(socket);
-      return;
-    }
-    if (socket.readyState === WebSocket.OPEN && Date.now() - (this.pinged || 0) > PING_EVERY_MS) {
-      this.pinged = Date.now();
-      socket.send(JSON.stringify({ type: "ping" }));
-    }
-  }
-}
-
-const feed = new AdminFeed(onFrame, setConnection);
+const feed = new ReconnectingSocket({
+  url: () => "/ws/admin",
+  backoff: BACKOFF_MS,
+  heartbeat: HEARTBEAT_MS,
+  silence: SILENCE_LIMIT_MS,
+  pingEvery: PING_EVERY_MS,
+  onFrame: (frame, first, socket) => {
+    if (first) feed.live(socket);
+    onFrame(frame);
+  },
+  // Refused before a single frame: perhaps the session ended or the account lost its rights.
+  onDrop: (heardAny) => {
+    if (!heardAny) recheckAccess();
+  },
+  onStatus: setConnection,
+});
 
 function setConnection(state) {
   const node = $("#connection");

@@ -1,5 +1,6 @@
 // One websocket per room tab (DESIGN.md section 6): ordered events, gap filling, reconnects.
 import { api } from "./api.js";
+import { ReconnectingSocket } from "./socket.js";
 
 const BACKOFF_MS = [300, 1000, 2000, 4000, 8000, 12000];
 const PING_EVERY_MS = 20000;
@@ -18,89 +19,29 @@ export class RoomFeed {
     this.seq = seq;
     this.handlers = handlers;
     this.queue = Promise.resolve();
-    this.failures = 0;
-    this.stopped = false;
-    this.socket = null;
-    this.onOnline = () => this.reconnectNow();
-    // The browser knows before the socket does: drop it at once rather than wait for a timeout.
-    this.onOffline = () => this.socket && this.drop(this.socket);
-    window.addEventListener("online", this.onOnline);
-    window.addEventListener("offline", this.onOffline);
+    this.link = new ReconnectingSocket({
+      // Every attempt resumes after the last event applied.
+      url: () => `/ws/rooms/${this.roomId}?after=${this.seq}`,
+      backoff: BACKOFF_MS,
+      heartbeat: PING_EVERY_MS,
+      silence: SILENCE_LIMIT_MS,
+      onFrame: (frame, first, socket) => {
+        this.enqueue(() => this.handle(frame));
+        // Live only after the first frame (the snapshot or the first missed event) is applied.
+        if (first) this.enqueue(async () => this.link.live(socket));
+      },
+      // While the socket is down, catch up over HTTP so the page is not frozen in the past.
+      onDrop: () => this.enqueue(() => this.catchUp().catch(() => {})),
+      onStatus: (state) => this.status(state),
+    });
   }
 
   start() {
-    this.connect();
+    this.link.start();
   }
 
   stop() {
-    this.stopped = true;
-    window.removeEventListener("online", this.onOnline);
-    window.removeEventListener("offline", this.onOffline);
-    clearTimeout(this.retryTimer);
-    clearInterval(this.pingTimer);
-    this.socket?.close(1000, "leaving");
-  }
-
-  connect() {
-    if (this.stopped) return;
-    this.status(this.failures ? "reconnecting" : "connecting");
-    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    const socket = new WebSocket(`${scheme}//${location.host}/ws/rooms/${this.roomId}?after=${this.seq}`);
-    this.socket = socket;
-    let first = true;
-    socket.addEventListener("message", (message) => {
-      if (socket !== this.socket) return;
-      this.heard = Date.now();
-      let frame;
-      try {
-        frame = JSON.parse(message.data);
-      } catch {
-        return;
-      }
-      this.enqueue(() => this.handle(frame));
-      if (first) {
-        first = false;
-        this.failures = 0;
-        // Live only after the first frame (the snapshot or the first missed event) is applied.
-        this.enqueue(async () => socket === this.socket && this.status("live"));
-      }
-    });
-    socket.addEventListener("open", () => {
-      this.heard = Date.now();
-      clearInterval(this.pingTimer);
-      this.pingTimer = setInterval(() => this.keepAlive(socket), PING_EVERY_MS);
-    });
-    socket.addEventListener("close", () => this.drop(socket));
-  }
-
-  /** Forgets `socket` (closed, or known to be dead) and schedules the next attempt. */
-  drop(socket) {
-    if (socket !== this.socket || this.stopped) return;
-    this.socket = null;
-    clearInterval(this.pingTimer);
-    if (socket.readyState <= WebSocket.OPEN) socket.close(4000, "dropped");
-    this.failures += 1;
-    this.status("reconnecting");
-    // While the socket is down, catch up over HTTP so the page is not frozen in the past.
-    this.enqueue(() => this.catchUp().catch(() => {}));
-    const delay = BACKOFF_MS[Math.min(this.failures - 1, BACKOFF_MS.length - 1)];
-    clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => this.connect(), delay * (0.8 + Math.random() * 0.4));
-  }
-
-  reconnectNow() {
-    this.failures = 0; // the network is back: the next attempt should not wait long
-    if (this.stopped || this.socket) return;
-    clearTimeout(this.retryTimer);
-    this.connect();
-  }
-
-  keepAlive(socket) {
-    if (Date.now() - this.heard > SILENCE_LIMIT_MS) {
-      this.drop(socket); // a half-open connection: start over
-      return;
-    }
-    if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "ping" }));
+    this.link.stop();
   }
 
   status(state) {
