@@ -135,6 +135,17 @@ async def paced(rate: float, count: int, send) -> None:
         await send(number)
 
 
+async def drive(args, send, clients: Clients, sent: dict, per_room: int, rss_growth: int) -> dict:
+    """Sends at the fixed rate, waits for every frame to land, and sums up the run."""
+    await paced(args.rate, int(args.rate * args.seconds), send)
+    await _drain(clients, sent, per_room)
+    return {
+        "connections": len(clients.sockets),
+        "memory": rss_growth / len(clients.sockets),
+        "latency": latencies(clients, sent, per_room),
+    }
+
+
 async def run_exquisite(tmp: Path, args) -> dict:
     pg = EmbeddedPostgres(tmp / "pg", delete_on_exit=True)
     pg.start()
@@ -169,13 +180,7 @@ async def run_exquisite(tmp: Path, args) -> dict:
                 sent[(room, event.seq)] = time.perf_counter()
                 await publisher.publish(f"exquisite:{room}", encode_events([event]))
 
-            await paced(args.rate, int(args.rate * args.seconds), commit)
-            await _drain(clients, sent, per_room)
-            result = {
-                "connections": len(clients.sockets),
-                "memory": (rss_after - rss_before) / len(clients.sockets),
-                "latency": latencies(clients, sent, per_room),
-            }
+            result = await drive(args, commit, clients, sent, per_room, rss_after - rss_before)
             await clients.close()
             await publisher.aclose()
         await conn.close()
@@ -248,13 +253,7 @@ async def run_baseline(args) -> dict:
             sent[(room, seqs[room])] = time.perf_counter()
             await control.send(json.dumps({"room": room, "frame": frame}))
 
-        await paced(args.rate, int(args.rate * args.seconds), send)
-        await _drain(clients, sent, per_room)
-        result = {
-            "connections": len(clients.sockets),
-            "memory": (rss_after - rss_before) / len(clients.sockets),
-            "latency": latencies(clients, sent, per_room),
-        }
+        result = await drive(args, send, clients, sent, per_room, rss_after - rss_before)
         await control.close()
         await clients.close()
         return result
