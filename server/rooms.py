@@ -177,9 +177,11 @@ async def get_room(request: Request) -> Response:
     services = _services(request)
     user = await optional_user(services, request)
     room_id = parse_room_id(request.path_params["room_id"])
-    async with services.db.acquire() as conn:
+    # One snapshot of the database, so the room's seq matches its tiles and members.
+    async with services.db.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         room, viewer = await visible_room(conn, room_id, user)
-        return JSONResponse(await room_body(conn, room, viewer))
+        body = await room_body(conn, room, viewer)
+    return JSONResponse(body)
 
 
 async def join_room(request: Request) -> Response:

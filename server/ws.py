@@ -68,8 +68,12 @@ def _after(raw: str | None) -> int | None:
 
 
 async def _first_frames(services, room_id, user, after: int | None) -> tuple[list[str], int]:
-    """Exactly the missed events when they are retained and few enough; else a snapshot."""
-    async with services.db.acquire() as conn:
+    """Exactly the missed events when they are retained and few enough; else a snapshot.
+
+    One repeatable-read transaction, so the snapshot's tiles and its seq agree: an event
+    committed meanwhile arrives live, after them, rather than half inside the snapshot.
+    """
+    async with services.db.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         room, viewer = await visible_room(conn, room_id, user)
         window = services.settings.ws_resume_window
         if after is not None and after <= room.seq and room.seq - after <= window:
