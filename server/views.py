@@ -23,10 +23,6 @@ class Viewer:
     user_id: int | None
     member: bool
 
-    @property
-    def spectator(self) -> bool:
-        return not self.member
-
 
 def iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
