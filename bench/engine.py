@@ -25,7 +25,7 @@ from PIL import Image
 # repository root first.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine import MockGenerator, build_context, correct_seams, encode_png  # noqa: E402
+from engine import MockGenerator, build_context, correct_seams, encode_png
 
 SIZES = (256, 512, 1024)
 TARGETS_MS = {512: {"build_context + correct_seams": 10.0, "mock generate": 30.0}}
@@ -90,6 +90,7 @@ def png_rows(loop: asyncio.AbstractEventLoop) -> list[tuple[str, int, float, int
     rows = []
     for label, tile in tiles.items():
         for level in (1, 6):
+
             def encode(level=level, tile=tile):
                 buffer = io.BytesIO()
                 Image.fromarray(tile, "RGBA").save(buffer, format="PNG", compress_level=level)

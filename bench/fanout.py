@@ -35,15 +35,15 @@ from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from server.hub import encode_events  # noqa: E402
-from storage import EmbeddedPostgres, database  # noqa: E402
-from storage import events as event_log  # noqa: E402
-from tests.servers import RedisServer, Served, free_port  # noqa: E402
+from server.play.publisher import encode_events
+from storage import EmbeddedPostgres, database
+from storage import events as event_log
+from tests.servers import RedisServer, Served, free_port
 
 PASSWORD = "benchmark password"
 USERS = 10
 
-BASELINE_SERVER = r'''
+BASELINE_SERVER = r"""
 import asyncio, json, sys
 from websockets.asyncio.server import serve, broadcast
 
@@ -70,7 +70,7 @@ async def main():
         await asyncio.Future()
 
 asyncio.run(main())
-'''
+"""
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -163,8 +163,13 @@ async def run_exquisite(tmp: Path, args) -> dict:
             tokens, room_ids = await make_rooms(server.url, args.rooms)
             per_room = args.clients // args.rooms
             plan = [
-                (f"{server.ws_url}/ws/rooms/{room}", room, {"Origin": server.url, "Cookie": f"exq_session={tokens[n % USERS]}"})
-                for room in room_ids for n in range(per_room)
+                (
+                    f"{server.ws_url}/ws/rooms/{room}",
+                    room,
+                    {"Origin": server.url, "Cookie": f"exq_session={tokens[n % USERS]}"},
+                )
+                for room in room_ids
+                for n in range(per_room)
             ]
             rss_before = process.memory_info().rss
             clients = Clients()
@@ -176,7 +181,9 @@ async def run_exquisite(tmp: Path, args) -> dict:
             async def commit(number: int) -> None:
                 room = room_ids[number % len(room_ids)]
                 async with conn.transaction():
-                    event = await event_log.append_event(conn, uuid.UUID(room), "bench.tick", {"n": number, "pad": "x" * 64})
+                    event = await event_log.append_event(
+                        conn, uuid.UUID(room), "bench.tick", {"n": number, "pad": "x" * 64}
+                    )
                 sent[(room, event.seq)] = time.perf_counter()
                 await publisher.publish(f"exquisite:{room}", encode_events([event]))
 
@@ -247,8 +254,14 @@ async def run_baseline(args) -> dict:
             room = rooms[number % len(rooms)]
             seqs[room] = seqs.get(room, 0) + 1
             frame = json.dumps(
-                {"type": "event", "seq": seqs[room], "kind": "bench.tick", "data": {"n": number, "pad": "x" * 64},
-                 "at": "2026-01-01T00:00:00+00:00"}, separators=(",", ":"),
+                {
+                    "type": "event",
+                    "seq": seqs[room],
+                    "kind": "bench.tick",
+                    "data": {"n": number, "pad": "x" * 64},
+                    "at": "2026-01-01T00:00:00+00:00",
+                },
+                separators=(",", ":"),
             )
             sent[(room, seqs[room])] = time.perf_counter()
             await control.send(json.dumps({"room": room, "frame": frame}))
@@ -277,12 +290,15 @@ async def main() -> None:
     parser.add_argument("--rate", type=float, default=50.0, help="events committed per second")
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     with tempfile.TemporaryDirectory(prefix="exquisite-fanout-") as tmp:
         ours = await run_exquisite(Path(tmp), args)
     baseline = await run_baseline(args)
-    print(f"{args.clients} clients over {args.rooms} rooms, {args.rate:g} events/s for {args.seconds:g} s, {os.cpu_count()} cores")
+    print(
+        f"{args.clients} clients over {args.rooms} rooms, {args.rate:g} events/s for {args.seconds:g} s,"
+        f" {os.cpu_count()} cores"
+    )
     print(report("exquisite (PG+Redis)", ours))
     print(report("bare websockets", baseline))
     p99 = percentile(ours["latency"], 0.99) / percentile(baseline["latency"], 0.99)

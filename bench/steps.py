@@ -31,14 +31,13 @@ from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine import Direction  # noqa: E402
-from server import steps as step_machine  # noqa: E402
-from server.services import Services  # noqa: E402
-from server.settings import Settings  # noqa: E402
-from server.turns import advance_turn  # noqa: E402
-from storage import Database, EmbeddedPostgres, accounts, credits, database, rooms  # noqa: E402
-from storage.events import EventKind  # noqa: E402
-from storage.rooms import RoomMode, RoomStatus  # noqa: E402
+from engine import Direction
+from server.play import step as step_machine
+from server.play.turns import advance_turn
+from server.settings import Settings
+from storage import Database, EmbeddedPostgres, accounts, credits, database, rooms
+from storage.events import EventKind
+from storage.rooms import RoomMode, RoomStatus
 
 PASSWORD = "benchmark password"
 
@@ -68,8 +67,16 @@ async def start_server(dsn: str, data_dir: Path, port: int) -> asyncio.subproces
         "STEPS_PER_MINUTE": "100000",
     }
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "server", "serve", "--port", str(port), "--data-dir", str(data_dir),
-        env=env, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "server",
+        "serve",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+        env=env,
+        stderr=asyncio.subprocess.PIPE,
     )
     while b"Application startup complete" not in (line := await process.stderr.readline()):
         if not line:
@@ -79,7 +86,7 @@ async def start_server(dsn: str, data_dir: Path, port: int) -> asyncio.subproces
         while await process.stderr.readline():
             pass
 
-    asyncio.create_task(drain())
+    process.drain = asyncio.create_task(drain())  # type: ignore[attr-defined]
     return process
 
 
@@ -91,7 +98,11 @@ async def play_over_http(url: str, index: int, steps: int) -> None:
             "/api/auth/signup",
             json={"email": f"bench{index}@example.com", "password": PASSWORD, "display_name": f"B{index}"},
         )
-        room = (await http.post("/api/rooms", json={"name": f"bench {index}", "mode": "open", "tile_size": 256, "max_steps": 64})).json()["room"]
+        room = (
+            await http.post(
+                "/api/rooms", json={"name": f"bench {index}", "mode": "open", "tile_size": 256, "max_steps": 64}
+            )
+        ).json()["room"]
         room = (await http.post(f"/api/rooms/{room['id']}/start")).json()["room"]
         headers = {"Origin": url, "Cookie": f"exq_session={http.cookies['exq_session']}"}
         socket_url = url.replace("http", "ws") + f"/ws/rooms/{room['id']}?after={room['seq']}"
@@ -137,20 +148,24 @@ async def http_phase(dsn: str, data_dir: Path, rooms_count: int, steps: int) -> 
 async def db_phase(dsn: str, rooms_count: int, steps: int) -> float:
     settings = Settings(_env_file=None, database_url=dsn, signup_credits=100000)
     async with Database(dsn, min_size=rooms_count, max_size=rooms_count + 2) as db:
-        # Only what the two transactions touch: the settings and the database.
-        services = Services(
-            settings=settings, db=db, blobs=None, metrics=None, generator=None, auth_by_address=None,
-            auth_by_email=None, step_submissions=None, admin_actions=None,
-        )
         players = []
         async with db.acquire() as conn:
             for index in range(rooms_count):
                 async with conn.transaction():
-                    user = await accounts.insert_user(conn, email=f"db{index}@example.com", password_hash="x", display_name="D")
+                    user = await accounts.insert_user(
+                        conn, email=f"db{index}@example.com", password_hash="x", display_name="D"
+                    )
                     await credits.post_credits(conn, user.id, 100000, credits.LedgerKind.SIGNUP_GRANT)
                     room = await rooms.insert_room(
-                        conn, name="db", mode=RoomMode.OPEN, tile_size=256, max_steps=64, max_members=8,
-                        turn_seconds=None, host_id=user.id, invite_code="x",
+                        conn,
+                        name="db",
+                        mode=RoomMode.OPEN,
+                        tile_size=256,
+                        max_steps=64,
+                        max_members=8,
+                        turn_seconds=None,
+                        host_id=user.id,
+                        invite_code="x",
                     )
                     await rooms.insert_member(conn, room.id, user.id)
                     await rooms.set_status(conn, room, RoomStatus.PLAYING)
@@ -162,8 +177,8 @@ async def db_phase(dsn: str, rooms_count: int, steps: int) -> float:
                 async with db.acquire() as conn:
                     room = await rooms.room_by_id(conn, room_id)
                 request = step_machine.StepRequest(room.turn.nonce, f"step {number}", _snake(number))
-                step, _, _ = await step_machine.submit(services, room_id, user, str(uuid.uuid4()), request)
-                await step_machine.commit(services, step, f"{number:064x}", 1.0, 0)
+                step, _, _ = await step_machine.submit(db, settings, room_id, user, str(uuid.uuid4()), request)
+                await step_machine.commit(db, settings, step, f"{number:064x}", 1.0, 0)
 
         started = time.perf_counter()
         await asyncio.gather(*(play(user, room_id) for user, room_id in players))

@@ -1,30 +1,13 @@
 // Sign-up and sign-in forms: the server's error envelope is shown next to the field it names.
 import { api, ApiError } from "./api.js";
 import { $ } from "./dom.js";
+import { clearErrors, showFieldError } from "./forms.js";
 import { setUser } from "./session.js";
-import { refusalMessage, sentence } from "./words.js";
+import { refusalMessage } from "./words.js";
 
-function clearErrors(form) {
-  form.querySelectorAll(".field-error, .form-error").forEach((node) => (node.textContent = ""));
-  form.querySelectorAll("[aria-invalid]").forEach((node) => node.removeAttribute("aria-invalid"));
-}
-
-/** Shows `error` next to the field it names in `form`, or under the form; true if a field took it. */
-export function showFieldError(form, error) {
-  const fieldNode = error.field && form.querySelector(`.field-error[data-for="${error.field}"]`);
-  if (fieldNode) {
-    // The server names the field; say what is wrong next to it, without the field prefix.
-    fieldNode.textContent = sentence(error.message);
-    const input = form.elements[error.field];
-    input?.setAttribute("aria-invalid", "true");
-    input?.focus();
-    return true;
-  }
-  const formError = form.querySelector(".form-error");
-  formError.textContent = error.code === "email_taken" || error.code === "invalid_credentials"
-    ? error.message : refusalMessage(error);
-  return false;
-}
+// About the account itself: the server's own words say it best.
+const ACCOUNT_CODES = new Set(["email_taken", "invalid_credentials"]);
+const accountMessage = (error) => (ACCOUNT_CODES.has(error.code) ? error.message : refusalMessage(error));
 
 function bindForm(form, path, fields) {
   form.addEventListener("submit", async (event) => {
@@ -40,7 +23,7 @@ function bindForm(form, path, fields) {
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       if (error.code === "email_taken") error.field = "email";
-      showFieldError(form, error);
+      showFieldError(form, error, { formMessage: accountMessage });
     } finally {
       button.disabled = false;
     }

@@ -1,7 +1,7 @@
 // The lobby: my rooms (status, whose turn, unread activity), open rooms to watch, a new room.
 import { api, ApiError } from "./api.js";
-import { showFieldError } from "./auth.js";
 import { ago, h } from "./dom.js";
+import { clearErrors, showFieldError } from "./forms.js";
 import { navigate } from "./router.js";
 import { lastSeen } from "./session.js";
 import { STATUS_LABELS } from "./words.js";
@@ -95,7 +95,7 @@ function createForm() {
     h("button.primary.big", { type: "submit" }, "Create room"));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    form.querySelectorAll(".field-error, .form-error").forEach((node) => (node.textContent = ""));
+    clearErrors(form);
     const data = new FormData(form);
     const number = (name) => (data.get(name) === "" ? null : Number(data.get(name)));
     const body = {

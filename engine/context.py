@@ -18,6 +18,7 @@ from engine.geometry import Cell
 
 __all__ = ["build_context", "keep_mask", "cut_tile"]
 
+
 def _spans(tile_size: int) -> dict[int, tuple[slice, slice]]:
     """For a neighbour offset along one axis: (its slice in the window, the slice of its own pixels)."""
     half = tile_size // 2

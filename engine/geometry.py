@@ -68,10 +68,7 @@ class _Grid:
             return False
         x, y = cell
         min_x, min_y, max_x, max_y = self.box
-        return (
-            max(max_x, x) - min(min_x, x) + 1 <= self.width
-            and max(max_y, y) - min(min_y, y) + 1 <= self.height
-        )
+        return max(max_x, x) - min(min_x, x) + 1 <= self.width and max(max_y, y) - min(min_y, y) + 1 <= self.height
 
     def free_from(self, cell: Cell) -> list[Direction]:
         x, y = cell
@@ -105,9 +102,7 @@ def free_directions(path: Sequence[Cell], extent: tuple[int, int] = DEFAULT_EXTE
     return [] if cell is None else _Grid(path, extent).free_from(cell)
 
 
-def target_cell(
-    path: Sequence[Cell], direction: Direction | str, extent: tuple[int, int] = DEFAULT_EXTENT
-) -> Cell:
+def target_cell(path: Sequence[Cell], direction: Direction | str, extent: tuple[int, int] = DEFAULT_EXTENT) -> Cell:
     """The cell a step in `direction` would paint; raises CellUnavailable if it may not."""
     direction = Direction(direction)
     if not path:

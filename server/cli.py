@@ -5,15 +5,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from pydantic import ValidationError
 
 from server.logs import configure_logging
 from server.settings import Settings
 
+if TYPE_CHECKING:
+    from storage import Connection
+
 __all__ = ["main"]
+
+T = TypeVar("T")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,7 +50,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
-def _refuse(message: str) -> None:
+def _refuse(message: str) -> NoReturn:
     print(f"exquisite: {message}", file=sys.stderr)
     raise SystemExit(2)
 
@@ -55,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "serve":
         _serve(settings, args.host, args.port)
     elif args.command == "migrate":
-        asyncio.run(_with_database(settings, lambda conn: None))
+        asyncio.run(_with_database(settings, _nothing))
     elif args.command == "create-admin":
         asyncio.run(_create_admin(settings, args.email.strip().lower()))
 
@@ -65,7 +72,7 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 
     from server.app import create_app
 
-    structured = {"log_config": None, "access_log": False} if settings.json_logs else {}
+    structured: dict[str, Any] = {"log_config": None, "access_log": False} if settings.json_logs else {}
     uvicorn.run(
         create_app(settings),
         host=host,
@@ -78,19 +85,24 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     )
 
 
-async def _with_database(settings: Settings, work):
-    from server.app import open_database
+async def _with_database(settings: Settings, work: Callable[[Connection], Awaitable[T]]) -> T:
+    """Opens (and migrates) the database, runs `work` on a connection, and closes it again."""
+    from server.lifespan import open_database
 
     async with AsyncExitStack() as stack:
         db = await open_database(settings, stack)
         async with db.acquire() as conn:
-            return await work(conn) if asyncio.iscoroutinefunction(work) else work(conn)
+            return await work(conn)
+
+
+async def _nothing(conn: Connection) -> None:
+    return None
 
 
 async def _create_admin(settings: Settings, email: str) -> None:
     from storage import accounts
 
-    async def promote(conn):
+    async def promote(conn: Connection) -> accounts.User | None:
         return await accounts.make_admin(conn, email)
 
     user = await _with_database(settings, promote)

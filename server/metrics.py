@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from storage.events import Event, EventKind
 
 __all__ = ["Metrics"]
 
@@ -62,18 +64,33 @@ class Metrics:
         )
 
         self.rooms = Gauge(
-            "exquisite_rooms", "Rooms by status, across all instances (read at scrape time).", ["status"],
+            "exquisite_rooms",
+            "Rooms by status, across all instances (read at scrape time).",
+            ["status"],
             registry=self.registry,
         )
         self.steps_running = Gauge(
-            "exquisite_steps_running", "Running steps across all instances, and how many are stuck.", ["stuck"],
+            "exquisite_steps_running",
+            "Running steps across all instances, and how many are stuck.",
+            ["stuck"],
             registry=self.registry,
         )
 
-    def track_live(self, connections: Callable[[], int], spectators: Callable[[], int], painting: Callable[[], int]) -> None:
+    def track_live(
+        self, connections: Callable[[], int], spectators: Callable[[], int], painting: Callable[[], int]
+    ) -> None:
         self.ws_connections.set_function(connections)
         self.ws_spectators.set_function(spectators)
         self.steps_in_flight.set_function(painting)
+
+    def count_outcome(self, events: list[Event]) -> None:
+        """Counts finished steps (and committed tiles' seam scores) among a step's events."""
+        for event in events:
+            if event.kind == EventKind.STEP_COMMITTED:
+                self.steps.labels("committed", "").inc()
+                self.seam_score.observe(event.data["tile"]["seam_score"])
+            elif event.kind == EventKind.STEP_ABORTED:
+                self.steps.labels("aborted", event.data["reason"]).inc()
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
         self.requests.labels(route, method, str(status)).inc()

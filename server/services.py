@@ -1,36 +1,48 @@
-"""What a running app holds: settings and the resources opened in its lifespan."""
+"""What a running app holds: the settings and every resource its lifespan opened, all at once.
+
+Built complete and frozen in server/lifespan.py after each resource is open; nothing is added
+later, so no part of the app can see a half-built one.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from engine import Generator
+from server.http.passwords import Passwords
+from server.http.ratelimit import RateLimiter
+from server.live.hub import Hub
 from server.metrics import Metrics
-from server.ratelimit import RateLimiter
+from server.play.publisher import Publisher
+from server.play.runner import StepRunner
+from server.play.tiles import TileCache
 from server.settings import Settings
 from storage import BlobStore, Bus, Database
 
-if TYPE_CHECKING:
-    from server.coordinator import Coordinator
-    from server.hub import Hub
-    from server.tile_cache import TileCache
-
-__all__ = ["Services"]
+__all__ = ["Services", "Limits"]
 
 
-@dataclass
-class Services:
-    settings: Settings
-    db: Database
-    blobs: BlobStore
-    metrics: Metrics
-    generator: Generator
+@dataclass(frozen=True)
+class Limits:
+    """The per-minute quotas of server/http/ratelimit.py."""
+
     auth_by_address: RateLimiter
     auth_by_email: RateLimiter
     step_submissions: RateLimiter
     admin_actions: RateLimiter
-    tiles: "TileCache | None" = None
-    bus: Bus | None = None
-    hub: "Hub | None" = field(default=None)
-    coordinator: "Coordinator | None" = field(default=None)
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    db: Database
+    blobs: BlobStore
+    bus: Bus
+    metrics: Metrics
+    generator: Generator
+    tiles: TileCache
+    passwords: Passwords
+    limits: Limits
+    publisher: Publisher
+    runner: StepRunner
+    hub: Hub

@@ -8,10 +8,12 @@ from typing import Literal
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "DEVELOPMENT_SECRET"]
+__all__ = ["Settings", "DEVELOPMENT_SECRET", "PASSWORD_FLOOR"]
 
 # Sessions hashed with this in development only; production refuses to start without its own.
 DEVELOPMENT_SECRET = "exquisite-development-secret-not-for-production"
+# RFC 9106's second recommended argon2id option (argon2-cffi's default): 64 MiB, 3 passes, 4 lanes.
+PASSWORD_FLOOR = {"time_cost": 3, "memory_kib": 65536, "parallelism": 4}
 
 
 class Settings(BaseSettings):
@@ -58,6 +60,11 @@ class Settings(BaseSettings):
     steps_per_minute: int = Field(120, ge=1)
     admin_requests_per_minute: int = Field(240, ge=1)
 
+    # argon2id costs; production refuses less than RFC 9106's low-memory profile (PASSWORD_FLOOR).
+    password_time_cost: int = Field(PASSWORD_FLOOR["time_cost"], ge=1)
+    password_memory_kib: int = Field(PASSWORD_FLOOR["memory_kib"], ge=8)
+    password_parallelism: int = Field(PASSWORD_FLOOR["parallelism"], ge=1)
+
     log_format: Literal["text", "json"] | None = None
 
     @property
@@ -99,4 +106,13 @@ class Settings(BaseSettings):
             problems.append("BLOB_URL is not set (blobs would live in the local data directory)")
         if self.crash_at:
             problems.append("EXQUISITE_CRASH_AT is set (crash points are for the test suite)")
+        costs = {
+            "time_cost": self.password_time_cost,
+            "memory_kib": self.password_memory_kib,
+            "parallelism": self.password_parallelism,
+        }
+        weaker = [name for name, floor in PASSWORD_FLOOR.items() if costs[name] < floor]
+        if weaker:
+            names = ", ".join(f"PASSWORD_{name.upper()}" for name in weaker)
+            problems.append(f"{names} below the production floor (RFC 9106 low-memory argon2id)")
         return problems

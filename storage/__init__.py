@@ -1,10 +1,9 @@
 """Everything that persists: Postgres (every SQL statement lives here), blobs, the ledger."""
 
 from storage import accounts, admin, credits, database, events, rooms, steps
+from storage.blobs import BlobStore, BlobStoreError, LocalBlobStore, is_blob_key, open_blob_store
 from storage.bus import Bus, MemoryBus, RedisBus, open_bus
-from storage.database import Database
-from storage.blobs import LocalBlobStore, is_blob_key
-from storage.blobs import BlobStore, BlobStoreError, open_blob_store
+from storage.database import Connection, Database
 from storage.embedded import EmbeddedPostgres
 from storage.errors import (
     AppError,
@@ -31,6 +30,7 @@ __all__ = [
     "MemoryBus",
     "RedisBus",
     "open_bus",
+    "Connection",
     "Database",
     "LocalBlobStore",
     "is_blob_key",

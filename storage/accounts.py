@@ -7,6 +7,7 @@ from datetime import datetime
 
 import asyncpg
 
+from storage.database import Connection, returned
 from storage.errors import Conflict
 
 __all__ = [
@@ -42,13 +43,11 @@ class User:
 _USER_COLUMNS = "id, email, display_name, credits, is_admin"
 
 
-def _user(row: asyncpg.Record | None) -> User | None:
-    return None if row is None else User(**dict(row))
+def _user(row: asyncpg.Record) -> User:
+    return User(**dict(row))
 
 
-async def insert_user(
-    conn: asyncpg.Connection, *, email: str, password_hash: str, display_name: str
-) -> User:
+async def insert_user(conn: Connection, *, email: str, password_hash: str, display_name: str) -> User:
     """Creates a user with no credits; a taken email is a Conflict."""
     try:
         # Returns the new user.
@@ -61,16 +60,16 @@ async def insert_user(
         )
     except asyncpg.UniqueViolationError as exc:
         raise Conflict("An account with this email already exists.", code="email_taken") from exc
-    return _user(row)
+    return _user(returned(row))
 
 
-async def user_by_id(conn: asyncpg.Connection, user_id: int) -> User | None:
+async def user_by_id(conn: Connection, user_id: int) -> User | None:
     # Returns the user, disabled or not.
     row = await conn.fetchrow(f"SELECT {_USER_COLUMNS} FROM users WHERE id = $1", user_id)
-    return _user(row)
+    return None if row is None else _user(row)
 
 
-async def login_record(conn: asyncpg.Connection, email: str) -> tuple[User, str, bool] | None:
+async def login_record(conn: Connection, email: str) -> tuple[User, str, bool] | None:
     """The user with this email, their password hash and whether they are disabled."""
     # Returns one user row with its secret columns.
     row = await conn.fetchrow(
@@ -85,9 +84,7 @@ async def login_record(conn: asyncpg.Connection, email: str) -> tuple[User, str,
     return User(**fields), password_hash, disabled
 
 
-async def insert_session(
-    conn: asyncpg.Connection, *, token_hash: bytes, user_id: int, expires_at: datetime
-) -> None:
+async def insert_session(conn: Connection, *, token_hash: bytes, user_id: int, expires_at: datetime) -> None:
     # Returns nothing.
     await conn.execute(
         "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)",
@@ -97,7 +94,7 @@ async def insert_session(
     )
 
 
-async def session_user(conn: asyncpg.Connection, token_hash: bytes) -> User | None:
+async def session_user(conn: Connection, token_hash: bytes) -> User | None:
     """The user of a live session: not revoked, not expired, user not disabled."""
     # Returns the session's user, or no row.
     row = await conn.fetchrow(
@@ -107,10 +104,10 @@ async def session_user(conn: asyncpg.Connection, token_hash: bytes) -> User | No
               AND u.disabled_at IS NULL""",
         token_hash,
     )
-    return _user(row)
+    return None if row is None else _user(row)
 
 
-async def revoke_session(conn: asyncpg.Connection, token_hash: bytes) -> bool:
+async def revoke_session(conn: Connection, token_hash: bytes) -> bool:
     """Revokes one live session; False when it was not live."""
     # Returns the command status.
     status = await conn.execute(
@@ -120,10 +117,8 @@ async def revoke_session(conn: asyncpg.Connection, token_hash: bytes) -> bool:
     return status == "UPDATE 1"
 
 
-async def make_admin(conn: asyncpg.Connection, email: str) -> User | None:
+async def make_admin(conn: Connection, email: str) -> User | None:
     """Sets is_admin on an existing user; None when no user has this email."""
     # Returns the updated user.
-    row = await conn.fetchrow(
-        f"UPDATE users SET is_admin = true WHERE email = $1 RETURNING {_USER_COLUMNS}", email
-    )
-    return _user(row)
+    row = await conn.fetchrow(f"UPDATE users SET is_admin = true WHERE email = $1 RETURNING {_USER_COLUMNS}", email)
+    return None if row is None else _user(row)

@@ -9,7 +9,10 @@ from uuid import UUID
 
 import asyncpg
 
+from storage.database import Connection, returned
+
 __all__ = [
+    "AdminRoom",
     "AuditEntry",
     "FlightStep",
     "insert_audit",
@@ -39,6 +42,29 @@ class AuditEntry:
 
 
 @dataclass(frozen=True)
+class AdminRoom:
+    id: UUID
+    name: str
+    mode: str
+    status: str
+    host_id: int
+    tile_count: int
+    max_steps: int
+    seq: int
+    created_at: datetime
+    member_count: int
+    running_step: UUID | None
+
+    def public(self) -> dict:
+        return {
+            **self.__dict__,
+            "id": str(self.id),
+            "created_at": self.created_at.isoformat(),
+            "running_step": None if self.running_step is None else str(self.running_step),
+        }
+
+
+@dataclass(frozen=True)
 class FlightStep:
     id: UUID
     room_id: UUID
@@ -62,7 +88,7 @@ class FlightStep:
 
 
 async def insert_audit(
-    conn: asyncpg.Connection,
+    conn: Connection,
     *,
     admin_id: int,
     action: str,
@@ -78,9 +104,14 @@ async def insert_audit(
     row = await conn.fetchrow(
         """INSERT INTO admin_audit (admin_id, action, target_type, target_id, reason, detail)
            VALUES ($1, $2, $3, $4, $5, $6::jsonb) RETURNING *""",
-        admin_id, action, target_type, target_id, reason, json.dumps(detail or {}),
+        admin_id,
+        action,
+        target_type,
+        target_id,
+        reason,
+        json.dumps(detail or {}),
     )
-    return _audit(row)
+    return _audit(returned(row))
 
 
 def _audit(row: asyncpg.Record) -> AuditEntry:
@@ -89,12 +120,12 @@ def _audit(row: asyncpg.Record) -> AuditEntry:
     return AuditEntry(**fields)
 
 
-async def recent_audit(conn: asyncpg.Connection, limit: int = 50) -> list[AuditEntry]:
+async def recent_audit(conn: Connection, limit: int = 50) -> list[AuditEntry]:
     # Returns the newest audit rows first.
     return [_audit(row) for row in await conn.fetch("SELECT * FROM admin_audit ORDER BY id DESC LIMIT $1", limit)]
 
 
-async def rooms_by_status(conn: asyncpg.Connection) -> dict[str, int]:
+async def rooms_by_status(conn: Connection) -> dict[str, int]:
     # Returns how many rooms are in each status.
     rows = await conn.fetch("SELECT status, count(*) AS n FROM rooms GROUP BY status")
     counts = {"lobby": 0, "playing": 0, "finished": 0}
@@ -102,19 +133,21 @@ async def rooms_by_status(conn: asyncpg.Connection) -> dict[str, int]:
     return counts
 
 
-async def list_rooms(conn: asyncpg.Connection, status: str | None, limit: int = 200) -> list[asyncpg.Record]:
+async def list_rooms(conn: Connection, status: str | None, limit: int = 200) -> list[AdminRoom]:
     # Returns rooms (optionally of one status), newest first, with member and step counts.
-    return await conn.fetch(
+    rows = await conn.fetch(
         """SELECT r.id, r.name, r.mode, r.status, r.host_id, r.tile_count, r.max_steps, r.seq, r.created_at,
                   (SELECT count(*) FROM room_members m WHERE m.room_id = r.id) AS member_count,
                   (SELECT s.id FROM steps s WHERE s.room_id = r.id AND s.status = 'running') AS running_step
            FROM rooms r WHERE ($1::text IS NULL OR r.status = $1)
            ORDER BY r.created_at DESC LIMIT $2""",
-        status, limit,
+        status,
+        limit,
     )
+    return [AdminRoom(**dict(row)) for row in rows]
 
 
-async def steps_in_flight(conn: asyncpg.Connection) -> list[FlightStep]:
+async def steps_in_flight(conn: Connection) -> list[FlightStep]:
     # Returns running steps, oldest first, with their age and how long their lease has left.
     rows = await conn.fetch(
         """SELECT s.id, s.room_id, s.user_id,
@@ -124,13 +157,18 @@ async def steps_in_flight(conn: asyncpg.Connection) -> list[FlightStep]:
            WHERE s.status = 'running' ORDER BY s.created_at"""
     )
     return [
-        FlightStep(r["id"], r["room_id"], r["user_id"], float(r["age_seconds"]),
-                   None if r["lease_expires_in"] is None else float(r["lease_expires_in"]))
+        FlightStep(
+            r["id"],
+            r["room_id"],
+            r["user_id"],
+            float(r["age_seconds"]),
+            None if r["lease_expires_in"] is None else float(r["lease_expires_in"]),
+        )
         for r in rows
     ]
 
 
-async def disable_user(conn: asyncpg.Connection, user_id: int) -> int:
+async def disable_user(conn: Connection, user_id: int) -> int:
     """Disables the user and revokes their live sessions; returns how many were revoked."""
     # Returns nothing; stamps the user disabled.
     await conn.execute("UPDATE users SET disabled_at = coalesce(disabled_at, now()) WHERE id = $1", user_id)
@@ -141,7 +179,7 @@ async def disable_user(conn: asyncpg.Connection, user_id: int) -> int:
     return int(status.split()[-1])
 
 
-async def generator_figures(conn: asyncpg.Connection, hours: float = 1.0) -> dict:
+async def generator_figures(conn: Connection, hours: float = 1.0) -> dict:
     """Generator latency percentiles and failures by reason over the recent past, all instances."""
     # Returns p50/p95 of generator time for committed steps, and aborted steps by reason.
     latency = await conn.fetchrow(
@@ -157,6 +195,7 @@ async def generator_figures(conn: asyncpg.Connection, hours: float = 1.0) -> dic
            GROUP BY reason ORDER BY reason""",
         hours * 3600,
     )
+    latency = returned(latency)
     return {
         "p50_ms": latency["p50"],
         "p95_ms": latency["p95"],
@@ -165,7 +204,7 @@ async def generator_figures(conn: asyncpg.Connection, hours: float = 1.0) -> dic
     }
 
 
-async def recent_seam_scores(conn: asyncpg.Connection, limit: int = 20) -> list[dict]:
+async def recent_seam_scores(conn: Connection, limit: int = 20) -> list[dict]:
     # Returns the seam scores of the newest committed steps.
     rows = await conn.fetch(
         """SELECT id, room_id, seam_score, finished_at FROM steps
@@ -173,6 +212,11 @@ async def recent_seam_scores(conn: asyncpg.Connection, limit: int = 20) -> list[
         limit,
     )
     return [
-        {"step_id": str(r["id"]), "room_id": str(r["room_id"]), "seam_score": r["seam_score"], "at": r["finished_at"].isoformat()}
+        {
+            "step_id": str(r["id"]),
+            "room_id": str(r["room_id"]),
+            "seam_score": r["seam_score"],
+            "at": r["finished_at"].isoformat(),
+        }
         for r in rows
     ]

@@ -44,8 +44,8 @@ class BlobStoreError(OSError):
 
 
 class BlobStore(Protocol):
-    async def __aenter__(self) -> "BlobStore": ...
-    async def __aexit__(self, *exc_info) -> None: ...
+    async def __aenter__(self) -> BlobStore: ...
+    async def __aexit__(self, *exc_info: object) -> None: ...
     async def put(self, data: bytes) -> str: ...
     async def get(self, key: str) -> bytes | None: ...
     async def check(self) -> None: ...
@@ -73,11 +73,11 @@ class LocalBlobStore:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
 
-    async def __aenter__(self) -> "LocalBlobStore":
+    async def __aenter__(self) -> LocalBlobStore:
         self.root.mkdir(parents=True, exist_ok=True)
         return self
 
-    async def __aexit__(self, *exc_info) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         return None
 
     def _path(self, key: str) -> Path:

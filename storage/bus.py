@@ -9,8 +9,10 @@ consumes it detects gaps in a room's seq and fetches the missing range from Post
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from typing import Awaitable, Callable, Protocol
+from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 __all__ = ["Bus", "MemoryBus", "RedisBus", "open_bus"]
 
@@ -24,8 +26,8 @@ class Bus(Protocol):
     on_message: OnMessage | None
     on_reconnect: OnReconnect | None
 
-    async def __aenter__(self) -> "Bus": ...
-    async def __aexit__(self, *exc_info) -> None: ...
+    async def __aenter__(self) -> Bus: ...
+    async def __aexit__(self, *exc_info: object) -> None: ...
     async def publish(self, topic: str, message: bytes) -> None: ...
     async def subscribe(self, topic: str) -> None: ...
     async def unsubscribe(self, topic: str) -> None: ...
@@ -44,10 +46,10 @@ class MemoryBus:
         self.on_reconnect: OnReconnect | None = None
         self._topics: set[str] = set()
 
-    async def __aenter__(self) -> "MemoryBus":
+    async def __aenter__(self) -> MemoryBus:
         return self
 
-    async def __aexit__(self, *exc_info) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         self._topics.clear()
 
     async def publish(self, topic: str, message: bytes) -> None:
@@ -79,21 +81,21 @@ class RedisBus:
         self._client = redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self._outbox: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue(publish_queue)
         self._topics: set[str] = set()
-        self._pubsub = None
-        self._tasks: list[asyncio.Task] = []
+        self._pubsub: redis.client.PubSub | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self.connected = asyncio.Event()
 
     def _channel(self, topic: str) -> str:
         return f"{self.prefix}:{topic}"
 
-    async def __aenter__(self) -> "RedisBus":
+    async def __aenter__(self) -> RedisBus:
         self._tasks = [
             asyncio.create_task(self._publisher(), name="redis-publisher"),
             asyncio.create_task(self._listener(), name="redis-listener"),
         ]
         return self
 
-    async def __aexit__(self, *exc_info) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -118,10 +120,8 @@ class RedisBus:
     async def unsubscribe(self, topic: str) -> None:
         self._topics.discard(topic)
         if self._pubsub is not None and self.connected.is_set():
-            try:
+            with contextlib.suppress(self._redis_module.RedisError, OSError):
                 await self._pubsub.unsubscribe(self._channel(topic))
-            except (self._redis_module.RedisError, OSError):
-                pass
 
     async def check(self) -> None:
         await self._client.ping()
@@ -141,17 +141,17 @@ class RedisBus:
         first = True
         while True:
             try:
-                self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
-                await self._pubsub.ping()
+                pubsub = self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+                await pubsub.ping()
                 if self._topics:
-                    await self._pubsub.subscribe(*(self._channel(t) for t in self._topics))
+                    await pubsub.subscribe(*(self._channel(t) for t in self._topics))
                 self.connected.set()
                 backoff = 0.05
                 if not first and self.on_reconnect is not None:
                     await self.on_reconnect()
                 first = False
                 while True:
-                    message = await self._pubsub.get_message(timeout=1.0)
+                    message = await pubsub.get_message(timeout=1.0)
                     if message is None or message.get("type") != "message":
                         continue
                     topic = message["channel"].decode().removeprefix(f"{self.prefix}:")
@@ -167,8 +167,7 @@ class RedisBus:
                 backoff = min(backoff * 2, 2.0)
 
     async def _close_pubsub(self) -> None:
-        try:
-            await self._pubsub.aclose()
-        except (self._redis_module.RedisError, OSError):
-            pass
-        self._pubsub = None
+        pubsub, self._pubsub = self._pubsub, None
+        if pubsub is not None:
+            with contextlib.suppress(self._redis_module.RedisError, OSError):
+                await pubsub.aclose()

@@ -7,6 +7,7 @@ from uuid import UUID
 
 import asyncpg
 
+from storage.database import Connection
 from storage.errors import PaymentRequired
 
 __all__ = ["LedgerKind", "post_credits"]
@@ -21,7 +22,7 @@ class LedgerKind(StrEnum):
 
 
 async def post_credits(
-    conn: asyncpg.Connection,
+    conn: Connection,
     user_id: int,
     delta: int,
     kind: str,

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from pathlib import Path
+from typing import TypeAlias
 
 import asyncpg
+from asyncpg.pool import PoolAcquireContext, PoolConnectionProxy
 
-__all__ = ["SCHEMA_PATH", "schema_version", "Database", "migrate"]
+__all__ = ["SCHEMA_PATH", "schema_version", "Connection", "Database", "migrate", "now", "returned"]
+
+# What every storage function takes: a connection of its own or one lent by the pool.
+Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.sql"
 
@@ -32,11 +38,11 @@ class Database:
         self._min, self._max = min_size, max_size
         self._pool: asyncpg.Pool | None = None
 
-    async def __aenter__(self) -> "Database":
+    async def __aenter__(self) -> Database:
         self._pool = await asyncpg.create_pool(self.dsn, min_size=self._min, max_size=self._max)
         return self
 
-    async def __aexit__(self, *exc_info) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
@@ -47,7 +53,7 @@ class Database:
             raise RuntimeError("the database is not open")
         return self._pool
 
-    def acquire(self, *, timeout: float | None = None):
+    def acquire(self, *, timeout: float | None = None) -> PoolAcquireContext[asyncpg.Record]:
         """`async with db.acquire() as conn:` a pooled connection."""
         return self.pool.acquire(timeout=timeout)
 
@@ -63,7 +69,7 @@ class Database:
             await conn.fetchval("SELECT 1", timeout=2)
 
 
-async def migrate(conn: asyncpg.Connection) -> int:
+async def migrate(conn: Connection) -> int:
     """Applies schema.sql idempotently and records its version; returns that version.
 
     Refuses to touch a database that a newer release has already migrated.
@@ -74,20 +80,30 @@ async def migrate(conn: asyncpg.Connection) -> int:
         await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
         recorded = await _recorded_version(conn)
         if recorded is not None and recorded > version:
-            raise RuntimeError(
-                f"database schema is version {recorded}, newer than this release's {version}"
-            )
+            raise RuntimeError(f"database schema is version {recorded}, newer than this release's {version}")
         await conn.execute(sql)
         # Returns nothing; records the version once.
-        await conn.execute(
-            "INSERT INTO schema_version (version) VALUES ($1) ON CONFLICT DO NOTHING", version
-        )
+        await conn.execute("INSERT INTO schema_version (version) VALUES ($1) ON CONFLICT DO NOTHING", version)
     return version
 
 
-async def _recorded_version(conn: asyncpg.Connection) -> int | None:
+async def _recorded_version(conn: Connection) -> int | None:
     # Returns the highest applied version, or None on an empty database.
     exists = await conn.fetchval("SELECT to_regclass('schema_version') IS NOT NULL")
     if not exists:
         return None
     return await conn.fetchval("SELECT max(version) FROM schema_version")
+
+
+async def now(conn: Connection) -> datetime:
+    """The database's clock: the start of the caller's transaction, the same on every instance."""
+    # Returns the transaction's timestamp.
+    moment: datetime = await conn.fetchval("SELECT now()")
+    return moment
+
+
+def returned(row: asyncpg.Record | None) -> asyncpg.Record:
+    """The row of a statement that always returns one (INSERT ... RETURNING, an aggregate)."""
+    if row is None:
+        raise RuntimeError("a statement that returns a row returned none")
+    return row

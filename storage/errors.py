@@ -1,19 +1,21 @@
 """The error tree: every refusal the app makes is one of these.
 
-    AppError (status, code, message)
-    ├── BadRequest       400  malformed_json, missing_idempotency_key, ...
-    ├── NotSignedIn      401  not_signed_in
-    ├── PaymentRequired  402  insufficient_credits
-    ├── Forbidden        403  bad_origin, not_your_turn, not_allowed, ...
-    ├── NotFound         404  not_found
-    ├── Conflict         409  email_taken, stale_nonce, step_in_flight, ...
-    ├── TooLarge         413  too_large
-    ├── InvalidField     422  invalid_field (names the field)
-    └── RateLimited      429  rate_limited (carries retry_after seconds)
+    AppError (code, message)
+    ├── BadRequest       malformed_json, missing_idempotency_key, ...
+    ├── NotSignedIn      not_signed_in, invalid_credentials
+    ├── PaymentRequired  insufficient_credits
+    ├── Forbidden        bad_origin, not_your_turn, not_allowed, ...
+    ├── NotFound         not_found
+    ├── Conflict         email_taken, stale_nonce, step_in_flight, ...
+    ├── TooLarge         too_large
+    ├── InvalidField     invalid_field (names the field)
+    └── RateLimited      rate_limited (carries retry_after seconds)
 
+The class says what kind of refusal it is and the code says which one; neither knows HTTP.
 It lives in `storage/` because storage is the lowest layer that raises it (a unique violation
-becomes a `Conflict`); `server/` maps it to the JSON envelope and websocket error frames in one
-place. Misuse by our own code is a plain RuntimeError, never one of these.
+becomes a `Conflict`); `server/http/errors.py` maps each class to a status in one table and
+builds the JSON envelope and the websocket error frame. Misuse by our own code is a plain
+RuntimeError, never one of these.
 """
 
 from __future__ import annotations
@@ -33,7 +35,6 @@ __all__ = [
 
 
 class AppError(Exception):
-    status: int = 400
     code: str = "bad_request"
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
@@ -44,35 +45,35 @@ class AppError(Exception):
 
 
 class BadRequest(AppError):
-    status, code = 400, "bad_request"
+    code = "bad_request"
 
 
 class NotSignedIn(AppError):
-    status, code = 401, "not_signed_in"
+    code = "not_signed_in"
 
 
 class PaymentRequired(AppError):
-    status, code = 402, "insufficient_credits"
+    code = "insufficient_credits"
 
 
 class Forbidden(AppError):
-    status, code = 403, "not_allowed"
+    code = "not_allowed"
 
 
 class NotFound(AppError):
-    status, code = 404, "not_found"
+    code = "not_found"
 
 
 class Conflict(AppError):
-    status, code = 409, "conflict"
+    code = "conflict"
 
 
 class TooLarge(AppError):
-    status, code = 413, "too_large"
+    code = "too_large"
 
 
 class InvalidField(AppError):
-    status, code = 422, "invalid_field"
+    code = "invalid_field"
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
@@ -80,7 +81,7 @@ class InvalidField(AppError):
 
 
 class RateLimited(AppError):
-    status, code = 429, "rate_limited"
+    code = "rate_limited"
 
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)

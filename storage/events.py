@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
-import asyncpg
+from storage.database import Connection, returned
 
 __all__ = ["EventKind", "Event", "append_event", "events_after", "oldest_seq"]
 
@@ -34,7 +34,7 @@ class Event:
     at: datetime
 
 
-async def append_event(conn: asyncpg.Connection, room_id: UUID, kind: EventKind, data: dict) -> Event:
+async def append_event(conn: Connection, room_id: UUID, kind: EventKind, data: dict) -> Event:
     """Appends the next event of the room, in the caller's transaction.
 
     Taking the seq from the room row serialises appenders on that row, so seqs have no gaps and
@@ -48,23 +48,26 @@ async def append_event(conn: asyncpg.Connection, room_id: UUID, kind: EventKind,
            INSERT INTO room_events (room_id, seq, kind, data)
            SELECT $1, head.seq, $2, $3::jsonb FROM head
            RETURNING seq, at""",
-        room_id, kind, json.dumps(data),
+        room_id,
+        kind,
+        json.dumps(data),
     )
+    row = returned(row)
     return Event(room_id, row["seq"], str(kind), data, row["at"])
 
 
-async def events_after(
-    conn: asyncpg.Connection, room_id: UUID, after: int, limit: int = 1000
-) -> list[Event]:
+async def events_after(conn: Connection, room_id: UUID, after: int, limit: int = 1000) -> list[Event]:
     # Returns the room's events with seq > after, oldest first.
     rows = await conn.fetch(
         """SELECT seq, kind, data, at FROM room_events
            WHERE room_id = $1 AND seq > $2 ORDER BY seq LIMIT $3""",
-        room_id, after, limit,
+        room_id,
+        after,
+        limit,
     )
     return [Event(room_id, row["seq"], row["kind"], json.loads(row["data"]), row["at"]) for row in rows]
 
 
-async def oldest_seq(conn: asyncpg.Connection, room_id: UUID) -> int | None:
+async def oldest_seq(conn: Connection, room_id: UUID) -> int | None:
     # Returns the smallest retained seq of the room, or None when it has no events.
     return await conn.fetchval("SELECT min(seq) FROM room_events WHERE room_id = $1", room_id)

@@ -9,6 +9,7 @@ from uuid import UUID
 
 import asyncpg
 
+from storage.database import Connection, returned
 from storage.errors import Conflict
 
 __all__ = [
@@ -44,7 +45,7 @@ class RoomStatus(StrEnum):
     PLAYING = "playing"
     FINISHED = "finished"
 
-    def can_become(self, other: "RoomStatus") -> bool:
+    def can_become(self, other: RoomStatus) -> bool:
         return (self, other) in {
             (RoomStatus.LOBBY, RoomStatus.PLAYING),
             (RoomStatus.PLAYING, RoomStatus.FINISHED),
@@ -90,9 +91,7 @@ _ROOM_COLUMNS = """id, name, mode, status, tile_size, extent_w, extent_h, max_st
     seq, tile_count, created_at"""
 
 
-def _room(row: asyncpg.Record | None) -> Room | None:
-    if row is None:
-        return None
+def _room(row: asyncpg.Record) -> Room:
     return Room(
         id=row["id"],
         name=row["name"],
@@ -113,7 +112,7 @@ def _room(row: asyncpg.Record | None) -> Room | None:
 
 
 async def insert_room(
-    conn: asyncpg.Connection,
+    conn: Connection,
     *,
     name: str,
     mode: RoomMode,
@@ -128,27 +127,35 @@ async def insert_room(
     row = await conn.fetchrow(
         f"""INSERT INTO rooms (name, mode, tile_size, max_steps, max_members, turn_seconds, host_id, invite_code)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {_ROOM_COLUMNS}""",
-        name, mode, tile_size, max_steps, max_members, turn_seconds, host_id, invite_code,
+        name,
+        mode,
+        tile_size,
+        max_steps,
+        max_members,
+        turn_seconds,
+        host_id,
+        invite_code,
     )
-    return _room(row)
+    return _room(returned(row))
 
 
-async def room_by_id(conn: asyncpg.Connection, room_id: UUID) -> Room | None:
+async def room_by_id(conn: Connection, room_id: UUID) -> Room | None:
     # Returns the room as of now, unlocked.
-    return _room(await conn.fetchrow(f"SELECT {_ROOM_COLUMNS} FROM rooms WHERE id = $1", room_id))
+    row = await conn.fetchrow(f"SELECT {_ROOM_COLUMNS} FROM rooms WHERE id = $1", room_id)
+    return None if row is None else _room(row)
 
 
-async def lock_room(conn: asyncpg.Connection, room_id: UUID) -> Room | None:
+async def lock_room(conn: Connection, room_id: UUID) -> Room | None:
     """The room, locked until the caller's transaction ends: every state change of a room
     happens under this lock, which is what keeps its turn and its event seq linear."""
     if not conn.is_in_transaction():
         raise RuntimeError("lock_room needs the caller's transaction")
     # Returns the room, row-locked.
     row = await conn.fetchrow(f"SELECT {_ROOM_COLUMNS} FROM rooms WHERE id = $1 FOR UPDATE", room_id)
-    return _room(row)
+    return None if row is None else _room(row)
 
 
-async def insert_member(conn: asyncpg.Connection, room_id: UUID, user_id: int) -> int:
+async def insert_member(conn: Connection, room_id: UUID, user_id: int) -> int:
     """Appends the user to the turn order (the room must be locked); returns their position."""
     try:
         # Returns the new member's position, one past the last.
@@ -156,13 +163,14 @@ async def insert_member(conn: asyncpg.Connection, room_id: UUID, user_id: int) -
             """INSERT INTO room_members (room_id, user_id, position)
                SELECT $1, $2, coalesce(max(position) + 1, 0) FROM room_members WHERE room_id = $1
                RETURNING position""",
-            room_id, user_id,
+            room_id,
+            user_id,
         )
     except asyncpg.UniqueViolationError as exc:
         raise Conflict("You are already in this room.", code="already_member") from exc
 
 
-async def room_members(conn: asyncpg.Connection, room_id: UUID) -> list[Member]:
+async def room_members(conn: Connection, room_id: UUID) -> list[Member]:
     # Returns the members in turn order.
     rows = await conn.fetch(
         """SELECT m.user_id, u.display_name, m.position
@@ -173,7 +181,7 @@ async def room_members(conn: asyncpg.Connection, room_id: UUID) -> list[Member]:
     return [Member(**dict(row)) for row in rows]
 
 
-async def members_of_rooms(conn: asyncpg.Connection, room_ids: list[UUID]) -> dict[UUID, list[Member]]:
+async def members_of_rooms(conn: Connection, room_ids: list[UUID]) -> dict[UUID, list[Member]]:
     # Returns the members of each room, in turn order.
     rows = await conn.fetch(
         """SELECT m.room_id, m.user_id, u.display_name, m.position
@@ -187,15 +195,16 @@ async def members_of_rooms(conn: asyncpg.Connection, room_ids: list[UUID]) -> di
     return members
 
 
-async def is_member(conn: asyncpg.Connection, room_id: UUID, user_id: int) -> bool:
+async def is_member(conn: Connection, room_id: UUID, user_id: int) -> bool:
     # Returns whether the membership row exists.
     return await conn.fetchval(
         "SELECT EXISTS (SELECT 1 FROM room_members WHERE room_id = $1 AND user_id = $2)",
-        room_id, user_id,
+        room_id,
+        user_id,
     )
 
 
-async def set_status(conn: asyncpg.Connection, room: Room, status: RoomStatus) -> None:
+async def set_status(conn: Connection, room: Room, status: RoomStatus) -> None:
     if not room.status.can_become(status):
         raise RuntimeError(f"room {room.id}: {room.status} cannot become {status}")
     stamp = {RoomStatus.PLAYING: "started_at", RoomStatus.FINISHED: "finished_at"}[status]
@@ -205,56 +214,63 @@ async def set_status(conn: asyncpg.Connection, room: Room, status: RoomStatus) -
                 turn_nonce = CASE WHEN $2 = 'finished' THEN NULL ELSE turn_nonce END,
                 turn_deadline = CASE WHEN $2 = 'finished' THEN NULL ELSE turn_deadline END
             WHERE id = $1""",
-        room.id, status,
+        room.id,
+        status,
     )
 
 
-async def set_turn(conn: asyncpg.Connection, room_id: UUID, turn: Turn) -> None:
+async def set_turn(conn: Connection, room_id: UUID, turn: Turn) -> None:
     # Returns nothing.
     await conn.execute(
         """UPDATE rooms SET turn_number = $2, turn_player_id = $3, turn_nonce = $4, turn_deadline = $5
            WHERE id = $1""",
-        room_id, turn.number, turn.player_id, turn.nonce, turn.deadline,
+        room_id,
+        turn.number,
+        turn.player_id,
+        turn.nonce,
+        turn.deadline,
     )
 
 
-async def count_tile(conn: asyncpg.Connection, room_id: UUID) -> int:
+async def count_tile(conn: Connection, room_id: UUID) -> int:
     # Returns the room's new tile count.
     return await conn.fetchval(
         "UPDATE rooms SET tile_count = tile_count + 1 WHERE id = $1 RETURNING tile_count", room_id
     )
 
 
-async def rooms_of_user(conn: asyncpg.Connection, user_id: int, limit: int = 100) -> list[Room]:
+async def rooms_of_user(conn: Connection, user_id: int, limit: int = 100) -> list[Room]:
     # Returns the user's rooms, newest first.
     rows = await conn.fetch(
         f"""SELECT {_ROOM_COLUMNS} FROM rooms
             WHERE id IN (SELECT room_id FROM room_members WHERE user_id = $1)
             ORDER BY created_at DESC LIMIT $2""",
-        user_id, limit,
+        user_id,
+        limit,
     )
     return [_room(row) for row in rows]
 
 
-async def open_rooms(conn: asyncpg.Connection, exclude_user: int, limit: int = 50) -> list[Room]:
+async def open_rooms(conn: Connection, exclude_user: int, limit: int = 50) -> list[Room]:
     # Returns open rooms in the lobby or playing that the user is not in, newest first.
     rows = await conn.fetch(
         f"""SELECT {_ROOM_COLUMNS} FROM rooms
             WHERE mode = 'open' AND status IN ('lobby', 'playing')
               AND id NOT IN (SELECT room_id FROM room_members WHERE user_id = $1)
             ORDER BY created_at DESC LIMIT $2""",
-        exclude_user, limit,
+        exclude_user,
+        limit,
     )
     return [_room(row) for row in rows]
 
 
-async def event_heads(conn: asyncpg.Connection, room_ids: list[UUID]) -> dict[UUID, int]:
+async def event_heads(conn: Connection, room_ids: list[UUID]) -> dict[UUID, int]:
     # Returns each room's last event seq.
     rows = await conn.fetch("SELECT id, seq FROM rooms WHERE id = ANY($1::uuid[])", room_ids)
     return {row["id"]: row["seq"] for row in rows}
 
 
-async def rooms_past_turn_deadline(conn: asyncpg.Connection, limit: int = 100) -> list[UUID]:
+async def rooms_past_turn_deadline(conn: Connection, limit: int = 100) -> list[UUID]:
     # Returns playing rooms whose turn deadline has passed and that have no step running.
     rows = await conn.fetch(
         """SELECT r.id FROM rooms r

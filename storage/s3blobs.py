@@ -9,10 +9,12 @@ usual variables, which obstore reads itself: `AWS_ENDPOINT_URL_S3` or `AWS_ENDPO
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Iterator
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import obstore
@@ -21,13 +23,16 @@ from obstore.store import S3Store
 
 from storage.blobs import BlobStoreError, blob_key, blob_path, is_blob_key
 
+if TYPE_CHECKING:
+    from obstore.store import ClientConfig, RetryConfig
+
 __all__ = ["S3BlobStore"]
 
 _ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_ENDPOINT")
 # Bounded so a dead endpoint fails a step or a readiness check in seconds, not obstore's default
 # of ten retries over three minutes.
-_CLIENT_OPTIONS = {"connect_timeout": "2s", "timeout": "20s"}
-_RETRY = {"max_retries": 3, "retry_timeout": timedelta(seconds=10)}
+_CLIENT_OPTIONS: ClientConfig = {"connect_timeout": "2s", "timeout": "20s"}
+_RETRY: RetryConfig = {"max_retries": 3, "retry_timeout": timedelta(seconds=10)}
 # Content-addressed, so a blob's bytes at a URL never change: caches may keep them for good.
 _ATTRIBUTES = {"Content-Type": "image/png", "Cache-Control": "public, max-age=31536000, immutable"}
 _PROBE = ".probe"
@@ -49,23 +54,21 @@ class S3BlobStore:
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         endpoint = next((os.environ[name] for name in _ENDPOINT_VARIABLES if os.environ.get(name)), "")
-        client_options = dict(_CLIENT_OPTIONS, allow_http=endpoint.startswith("http://"))
+        client_options: ClientConfig = {**_CLIENT_OPTIONS, "allow_http": endpoint.startswith("http://")}
         # obstore reads the AWS_* variables itself; a bad value fails here, at start-up.
-        self._store = S3Store(
-            bucket, prefix=self.prefix or None, client_options=client_options, retry_config=_RETRY
-        )
+        self._store = S3Store(bucket, prefix=self.prefix or None, client_options=client_options, retry_config=_RETRY)
 
     @classmethod
-    def from_url(cls, url: str) -> "S3BlobStore":
+    def from_url(cls, url: str) -> S3BlobStore:
         parts = urlsplit(url)
         if parts.scheme != "s3" or not parts.netloc or parts.query or parts.fragment:
             raise ValueError(f"BLOB_URL {url!r} is not of the form s3://bucket/prefix")
         return cls(parts.netloc, parts.path)
 
-    async def __aenter__(self) -> "S3BlobStore":
+    async def __aenter__(self) -> S3BlobStore:
         return self
 
-    async def __aexit__(self, *exc_info) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         return None  # obstore holds no connection that needs closing
 
     async def put(self, data: bytes) -> str:
@@ -73,13 +76,11 @@ class S3BlobStore:
         key = blob_key(data)
         path = blob_path(key)
         with _mapped("put", path):
-            try:
-                # If-None-Match: *, so the bucket itself refuses a second write. A store that
-                # ignores the condition overwrites the object with the same bytes (same key, same
-                # bytes), which no reader can tell apart, so write-once holds either way.
+            # If-None-Match: *, so the bucket itself refuses a second write. A store that ignores
+            # the condition overwrites the object with the same bytes (same key, same bytes),
+            # which no reader can tell apart, so write-once holds either way.
+            with contextlib.suppress(AlreadyExistsError):
                 await obstore.put_async(self._store, path, data, mode="create", attributes=_ATTRIBUTES)
-            except AlreadyExistsError:
-                pass
         return key
 
     async def get(self, key: str) -> bytes | None:

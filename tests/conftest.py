@@ -12,12 +12,16 @@ import httpx
 import pytest
 
 from server.app import create_app
-from server.middleware import SESSION_COOKIE
+from server.http.sessions import SESSION_COOKIE
+from server.lifespan import configured_generator
 from server.settings import Settings
 from storage import EmbeddedPostgres, database
+from tests.generators import Relay
 from tests.invariants import check_invariants
 
 TEMPLATE = "exquisite_template"
+# argon2id at its cheapest: production's costs are proved once, in test_auth.py, not paid per signup.
+CHEAP_PASSWORDS = {"password_time_cost": 1, "password_memory_kib": 8, "password_parallelism": 1}
 ORIGIN = "http://testserver"
 _database_names = (f"test_{n}" for n in itertools.count())
 
@@ -55,12 +59,20 @@ async def database_url(request, postgres, template_database) -> str:
     finally:
         await admin.close()
     yield postgres.uri(name)
-    if request.node.get_closest_marker("breaks_invariants") is None:
-        conn = await asyncpg.connect(postgres.uri(name))
+    try:
+        if request.node.get_closest_marker("breaks_invariants") is None:
+            conn = await asyncpg.connect(postgres.uri(name))
+            try:
+                await check_invariants(conn)
+            finally:
+                await conn.close()
+    finally:
+        # A server the test left running may still hold connections: FORCE ends them.
+        admin = await asyncpg.connect(postgres.uri())
         try:
-            await check_invariants(conn)
+            await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
         finally:
-            await conn.close()
+            await admin.close()
 
 
 @pytest.fixture
@@ -84,6 +96,7 @@ def make_settings(database_url: str, data_dir: Path, **overrides) -> Settings:
         mock_delay_ms=0,
         mock_fail_rate=0.0,
         signup_credits=20,
+        **CHEAP_PASSWORDS,
     )
     values.update(overrides)
     return Settings(_env_file=None, **values)
@@ -96,13 +109,12 @@ def settings(database_url, tmp_path) -> Settings:
 
 @asynccontextmanager
 async def running_app(settings: Settings):
-    """The real app with its lifespan entered, and an HTTP client speaking to it in process."""
-    app = create_app(settings)
+    """The real app with its lifespan entered, and an HTTP client speaking to it in process. Its
+    generator is the configured one behind a Relay, so that a test may gate it."""
+    app = create_app(settings, generator=Relay(configured_generator(settings)))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url=ORIGIN, headers={"Origin": ORIGIN}
-        ) as client:
+        async with httpx.AsyncClient(transport=transport, base_url=ORIGIN, headers={"Origin": ORIGIN}) as client:
             client.app = app
             yield client
 

@@ -35,7 +35,12 @@ async def check_invariants(conn: asyncpg.Connection, blob_dir: Path | None = Non
     )
     for r in rows:
         refunds = 1 if r["status"] == "aborted" else 0
-        if r["debits"] != 1 or r["refunds"] != refunds or r["debited"] != -r["cost"] or r["refunded"] != refunds * r["cost"]:
+        if (
+            r["debits"] != 1
+            or r["refunds"] != refunds
+            or r["debited"] != -r["cost"]
+            or r["refunded"] != refunds * r["cost"]
+        ):
             problems.append(
                 f"step {r['id']} ({r['status']}): {r['debits']} debits, {r['refunds']} refunds"
                 f" ({r['debited']}, {r['refunded']})"

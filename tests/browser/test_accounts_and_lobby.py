@@ -26,7 +26,9 @@ async def test_account_errors_show_next_to_the_field_they_concern(browser, serve
         await page.fill("#signup-email", "ada@example.com")
         await page.click("#signup-form button[type=submit]")
         await expect(email_error).to_be_hidden()
-        await expect(page.locator("#signup-form .field-error[data-for=password]")).to_contain_text("at least 10 characters")
+        await expect(page.locator("#signup-form .field-error[data-for=password]")).to_contain_text(
+            "at least 10 characters"
+        )
 
         email = await sign_up(ada)
         await page.click("#logout")

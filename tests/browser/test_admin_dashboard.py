@@ -26,8 +26,14 @@ async def slow_served(database_url, tmp_path) -> Served:
 
 async def _create_admin(email: str, database_url: str) -> None:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "server", "create-admin", email,
-        env=clean_env(DATABASE_URL=database_url), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-m",
+        "server",
+        "create-admin",
+        email,
+        env=clean_env(DATABASE_URL=database_url),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
     assert process.returncode == 0, output.decode()
@@ -47,7 +53,8 @@ async def _start_a_step(player: httpx.AsyncClient) -> tuple[str, str]:
     assert (await player.post(f"/api/rooms/{room_id}/start")).status_code == 200
     nonce = (await player.get(f"/api/rooms/{room_id}")).json()["turn"]["nonce"]
     response = await player.post(
-        f"/api/rooms/{room_id}/steps", json={"turn_nonce": nonce, "prompt": "a lighthouse at dusk", "direction": "right"},
+        f"/api/rooms/{room_id}/steps",
+        json={"turn_nonce": nonce, "prompt": "a lighthouse at dusk", "direction": "right"},
         headers={"Idempotency-Key": str(uuid.uuid4())},
     )
     assert response.status_code == 202, response.text
@@ -124,7 +131,9 @@ async def test_an_operator_aborts_a_step_and_grants_credits_live(browser, slow_s
             await page.fill("#user-id", str(boss_user["id"]))
             await page.click("#disable-user")
             await _give_reason(page, "testing another refusal")
-            await expect(page.locator("#action-dialog .form-error")).to_have_text("You cannot disable your own account.")
+            await expect(page.locator("#action-dialog .form-error")).to_have_text(
+                "You cannot disable your own account."
+            )
             await page.click("#action-cancel")
             await expect(page.locator("#disable-user")).to_be_focused()
             await page.fill("#user-id", str(player["id"]))
@@ -146,13 +155,17 @@ async def test_an_operator_aborts_a_step_and_grants_credits_live(browser, slow_s
             await _heard(boss, frames_before, "abort_step", "painter reported a frozen tile")
             me = (await player_http.get("/api/me")).json()
             assert me["credits"] == credits_while_painting + 1
-            await expect(page.locator(f"#rooms-table tbody tr[data-id='{room_id}']")).not_to_contain_text("Release lease")
+            await expect(page.locator(f"#rooms-table tbody tr[data-id='{room_id}']")).not_to_contain_text(
+                "Release lease"
+            )
 
             # Grant credits to the player.
             await page.fill("#credit-delta", "25")
             await page.click("#grant-credits")
             await _give_reason(page, "sorry for the frozen tile")
-            await expect(page.locator("#user-result")).to_have_text(f"User #{player['id']} now has {me['credits'] + 25} credits.")
+            await expect(page.locator("#user-result")).to_have_text(
+                f"User #{player['id']} now has {me['credits'] + 25} credits."
+            )
             grant_entry = page.locator("#audit li[data-action=admin_grant]")
             await expect(grant_entry).to_contain_text("+25 credits")
             await expect(grant_entry).to_contain_text(f"user #{player['id']}")
@@ -193,18 +206,37 @@ async def test_an_operator_aborts_a_step_and_grants_credits_live(browser, slow_s
 
 def _overview(**changes) -> dict:
     frame = {
-        "type": "overview", "instance": "web-1", "connections": 7, "spectators": 2,
+        "type": "overview",
+        "instance": "web-1",
+        "connections": 7,
+        "spectators": 2,
         "rooms_by_status": {"lobby": 3, "playing": 2, "finished": 11},
         "steps_in_flight": [
-            {"id": "5f0c2a8e-0000-4000-8000-000000000001", "room_id": "a1b2c3d4-0000-4000-8000-000000000001",
-             "user_id": 4, "age_seconds": 95.2, "lease_expires_in": -12.4, "stuck": True},
-            {"id": "5f0c2a8e-0000-4000-8000-000000000002", "room_id": "a1b2c3d4-0000-4000-8000-000000000002",
-             "user_id": 9, "age_seconds": 3.0, "lease_expires_in": 21.0, "stuck": False},
+            {
+                "id": "5f0c2a8e-0000-4000-8000-000000000001",
+                "room_id": "a1b2c3d4-0000-4000-8000-000000000001",
+                "user_id": 4,
+                "age_seconds": 95.2,
+                "lease_expires_in": -12.4,
+                "stuck": True,
+            },
+            {
+                "id": "5f0c2a8e-0000-4000-8000-000000000002",
+                "room_id": "a1b2c3d4-0000-4000-8000-000000000002",
+                "user_id": 9,
+                "age_seconds": 3.0,
+                "lease_expires_in": 21.0,
+                "stuck": False,
+            },
         ],
         "generator": {"p50_ms": 850.4, "p95_ms": 2400.0, "count": 40, "failures": {"timeout": 2, "refused": 1}},
         "seam_scores": [
-            {"step_id": f"0000000{n}-0000-4000-8000-000000000000", "room_id": "a1b2c3d4-0000-4000-8000-000000000001",
-             "seam_score": score, "at": "2025-01-01T00:00:00+00:00"}
+            {
+                "step_id": f"0000000{n}-0000-4000-8000-000000000000",
+                "room_id": "a1b2c3d4-0000-4000-8000-000000000001",
+                "seam_score": score,
+                "at": "2025-01-01T00:00:00+00:00",
+            }
             for n, score in enumerate([0.42, 1.5, 4.2])
         ],
         "audit": [],
@@ -253,7 +285,9 @@ async def test_stuck_steps_stand_out_and_the_feed_reconnects(browser, served, sh
         await expect(page.locator("#connections")).to_have_text("8")
         await expect(button).to_be_focused()
 
-        sockets[-1].send(json.dumps({"type": "error", "code": "internal", "message": "The overview could not be built."}))
+        sockets[-1].send(
+            json.dumps({"type": "error", "code": "internal", "message": "The overview could not be built."})
+        )
         await expect(page.locator("#feed-error")).to_have_text("The overview could not be built.")
 
         # Dropped: it says so, then comes back by itself with fresh figures.

@@ -109,8 +109,7 @@ async def tiles_shown(someone: Person, count: int) -> None:
 async def image_loaded(page: Page, selector: str) -> int:
     """Waits until the image at `selector` has loaded; returns its natural width."""
     handle = await page.wait_for_function(
-        "selector => { const img = document.querySelector(selector);"
-        " return img && img.complete && img.naturalWidth; }",
+        "selector => { const img = document.querySelector(selector); return img && img.complete && img.naturalWidth; }",
         arg=selector,
     )
     return await handle.json_value()

@@ -35,8 +35,7 @@ def make_world() -> World:
 def tiles_of(world: np.ndarray, tile_size: int, cells: list[tuple[int, int]]) -> dict[tuple[int, int], np.ndarray]:
     """The tiles of `world` at `cells` (cell (x, y) is the T x T square at column x, row y)."""
     return {
-        (x, y): world[y * tile_size : (y + 1) * tile_size, x * tile_size : (x + 1) * tile_size].copy()
-        for x, y in cells
+        (x, y): world[y * tile_size : (y + 1) * tile_size, x * tile_size : (x + 1) * tile_size].copy() for x, y in cells
     }
 
 

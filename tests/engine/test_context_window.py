@@ -22,7 +22,7 @@ def test_context_centres_target_and_copies_every_neighbour_half_opaque():
     context = build_context(tiles, target, T)
     assert context.shape == (2 * T, 2 * T, 4) and context.dtype == np.uint8
     # Window pixel (r, c) shows canvas pixel (ty*T - T/2 + r, tx*T - T/2 + c): check each neighbour.
-    for (dx, dy) in NEIGHBOURS:
+    for dx, dy in NEIGHBOURS:
         tile = tiles[(target[0] + dx, target[1] + dy)]
         rows = range(max(0, H + dy * T), min(2 * T, H + (dy + 1) * T))
         cols = range(max(0, H + dx * T), min(2 * T, H + (dx + 1) * T))

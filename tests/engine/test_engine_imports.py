@@ -20,8 +20,30 @@ PURE = [
     "png.py",
     "generators/_mock_paint.py",
 ]
-PURE_ALLOWED = {"__future__", "collections", "colorsys", "dataclasses", "enum", "functools", "hashlib", "io",
-                "math", "typing", "numpy", "PIL", "engine"}
+# The rest, each for its reason: the package faces and the generators, which wait on a clock or
+# on the OpenAI SDK. A new file must join one list or the other, so none goes unchecked.
+EDGE = [
+    "__init__.py",
+    "generators/__init__.py",
+    "generators/base.py",
+    "generators/mock.py",
+    "generators/openai_images.py",
+]
+PURE_ALLOWED = {
+    "__future__",
+    "collections",
+    "colorsys",
+    "dataclasses",
+    "enum",
+    "functools",
+    "hashlib",
+    "io",
+    "math",
+    "typing",
+    "numpy",
+    "PIL",
+    "engine",
+}
 
 
 def _modules(path: Path) -> set[str]:
@@ -39,10 +61,10 @@ def _imports(path: Path) -> set[str]:
     return {name.split(".")[0] for name in _modules(path)}
 
 
-def test_engine_files_are_all_checked():
+def test_every_engine_file_is_classified_pure_or_edge():
     files = {p.relative_to(ENGINE).as_posix() for p in ENGINE.rglob("*.py")}
-    assert set(PURE) <= files
-    assert len(files) >= 10
+    assert files == set(PURE) | set(EDGE), files ^ (set(PURE) | set(EDGE))
+    assert not set(PURE) & set(EDGE)
 
 
 @pytest.mark.parametrize("path", sorted(ENGINE.rglob("*.py")), ids=lambda p: p.relative_to(ENGINE).as_posix())

@@ -142,7 +142,7 @@ def _context(tile_size: int = T) -> np.ndarray:
 
 @pytest.mark.parametrize("tile_size", [256, 512, 1024])
 async def test_success_returns_the_painted_window_at_context_size(api, tile_size):
-    fake, generator = api
+    _fake, generator = api
     progress = []
 
     async def on_progress(fraction, preview):
@@ -217,4 +217,3 @@ async def test_unreachable_api_is_a_generator_error():
                 await generator.generate(_context(), "a barn", seed=1)
         finally:
             await generator.aclose()
-

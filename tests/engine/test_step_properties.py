@@ -76,5 +76,5 @@ async def test_any_step_sequence_keeps_existing_tiles_and_adds_exactly_one(direc
 
 
 async def test_a_real_tile_size_step_sequence_keeps_existing_tiles():
-    path, tiles = await _play(["right", "down", "left", "left", "up"], ["a", "b", "c", "d", "e"], 256, (8, 8))
+    path, _tiles = await _play(["right", "down", "left", "left", "up"], ["a", "b", "c", "d", "e"], 256, (8, 8))
     assert path == [(0, 0), (0, 1), (-1, 1), (-2, 1), (-2, 0)]

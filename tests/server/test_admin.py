@@ -9,12 +9,12 @@ import pytest
 import websockets
 from websockets.asyncio.client import connect
 
+from server.http.sessions import SESSION_COOKIE
 from server.logs import JsonFormatter
-from server.middleware import SESSION_COOKIE
 from storage import accounts
 from tests.conftest import make_settings, running_app
+from tests.generators import gate
 from tests.play import join, new_player, open_room, settle, snapshot, start, submit
-from tests.server.test_steps import gate
 from tests.servers import LiveServer
 from tests.sockets import room_socket
 
@@ -28,7 +28,10 @@ async def _admin(client, db):
 
 
 async def _audit_rows(db) -> list:
-    return [dict(r) for r in await db.fetch("SELECT action, target_type, target_id, reason, detail FROM admin_audit ORDER BY id")]
+    return [
+        dict(r)
+        for r in await db.fetch("SELECT action, target_type, target_id, reason, detail FROM admin_audit ORDER BY id")
+    ]
 
 
 def _code(response):
@@ -105,7 +108,7 @@ async def test_release_lease_aborts_its_step(client, db):
 
 async def test_grant_and_revoke_credits_write_ledger_and_audit_together(client, db):
     operator, _ = await _admin(client, db)
-    player, user = await new_player(client)
+    _player, user = await new_player(client)
     granted = await operator.post(f"/api/admin/users/{user['id']}/credits", json={"delta": 5, **REASON})
     assert granted.status_code == 200 and granted.json()["credits"] == user["credits"] + 5
     revoked = await operator.post(f"/api/admin/users/{user['id']}/credits", json={"delta": -3, **REASON})
@@ -113,14 +116,22 @@ async def test_grant_and_revoke_credits_write_ledger_and_audit_together(client, 
     too_much = await operator.post(f"/api/admin/users/{user['id']}/credits", json={"delta": -1000, **REASON})
     assert too_much.status_code == 402
     ledger = await db.fetch("SELECT delta, kind, reason FROM credit_ledger WHERE user_id = $1 ORDER BY id", user["id"])
-    assert [tuple(r) for r in ledger][1:] == [(5, "admin_grant", REASON["reason"]), (-3, "admin_revoke", REASON["reason"])]
+    assert [tuple(r) for r in ledger][1:] == [
+        (5, "admin_grant", REASON["reason"]),
+        (-3, "admin_revoke", REASON["reason"]),
+    ]
     assert [r["action"] for r in await _audit_rows(db)] == ["admin_grant", "admin_revoke"]
 
 
 @pytest.mark.parametrize(
     "body, field",
-    [({"delta": 0, **REASON}, "delta"), ({"delta": "5", **REASON}, "delta"), ({"delta": 5}, "reason"),
-     ({"delta": 5, "reason": " "}, "reason"), ({"delta": 10**6, **REASON}, "delta")],
+    [
+        ({"delta": 0, **REASON}, "delta"),
+        ({"delta": "5", **REASON}, "delta"),
+        ({"delta": 5}, "reason"),
+        ({"delta": 5, "reason": " "}, "reason"),
+        ({"delta": 10**6, **REASON}, "delta"),
+    ],
 )
 async def test_bad_admin_input_is_refused_and_changes_nothing(client, db, body, field):
     operator, _ = await _admin(client, db)

@@ -4,7 +4,8 @@ from http.cookies import SimpleCookie
 
 import httpx
 
-from server.middleware import SESSION_COOKIE
+from server.http.sessions import SESSION_COOKIE
+from server.settings import PASSWORD_FLOOR, Settings
 from tests.conftest import ORIGIN, browser, make_settings, running_app, signup
 
 
@@ -25,19 +26,29 @@ async def test_signup_creates_user_with_session_and_granted_credits(client, db):
     assert user["email"] == "ada@example.com"
     assert user["display_name"] == "Ada"
     assert user["credits"] == 20 and user["is_admin"] is False
-    assert _cookie_attributes(response) == {
-        "httponly": True, "samesite": "lax", "secure": "", "path": "/"
-    }
+    assert _cookie_attributes(response) == {"httponly": True, "samesite": "lax", "secure": "", "path": "/"}
     assert (await client.get("/api/me")).json() == user
     ledger = await db.fetch("SELECT delta, kind FROM credit_ledger WHERE user_id = $1", user["id"])
     assert [tuple(row) for row in ledger] == [(20, "signup_grant")]
 
 
-async def test_password_is_stored_as_argon2id_hash(client, db):
-    user = await signup(client, password="a long enough password")
-    stored = await db.fetchval("SELECT password_hash FROM users WHERE id = $1", user["id"])
-    assert stored.startswith("$argon2id$")
-    assert "a long enough password" not in stored
+async def test_password_is_stored_as_argon2id_hash_with_production_costs(database_url, tmp_path, db):
+    """The suite hashes cheaply (tests/conftest.py); this test pays production's price once."""
+    costs = {
+        "password_time_cost": PASSWORD_FLOOR["time_cost"],
+        "password_memory_kib": PASSWORD_FLOOR["memory_kib"],
+        "password_parallelism": PASSWORD_FLOOR["parallelism"],
+    }
+    assert Settings(_env_file=None).model_dump(include=set(costs)) == costs  # the defaults are the floor
+    async with running_app(make_settings(database_url, tmp_path / "data", **costs)) as client:
+        user = await signup(client, password="a long enough password")
+        stored = await db.fetchval("SELECT password_hash FROM users WHERE id = $1", user["id"])
+        assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+        assert "a long enough password" not in stored
+        relogin = await client.post(
+            "/api/auth/login", json={"email": user["email"], "password": "a long enough password"}
+        )
+        assert relogin.status_code == 200
 
 
 async def test_session_token_is_stored_only_as_hash(client, db):
@@ -123,9 +134,7 @@ async def test_disabled_user_cannot_sign_in_or_use_sessions(client, db):
     await db.execute("UPDATE users SET disabled_at = now()")
     assert (await client.get("/api/me")).status_code == 401
     client.cookies.clear()
-    response = await client.post(
-        "/api/auth/login", json={"email": "gone@example.com", "password": "disabled user pw"}
-    )
+    response = await client.post("/api/auth/login", json={"email": "gone@example.com", "password": "disabled user pw"})
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "account_disabled"
 
@@ -181,7 +190,9 @@ async def test_login_is_rate_limited_per_email(database_url, tmp_path, db):
     async with running_app(settings) as client:
         await signup(client, email="rl@example.com")
         for _ in range(2):
-            response = await client.post("/api/auth/login", json={"email": "rl@example.com", "password": "bad password"})
+            response = await client.post(
+                "/api/auth/login", json={"email": "rl@example.com", "password": "bad password"}
+            )
             assert response.status_code == 401
         response = await client.post("/api/auth/login", json={"email": "RL@example.com", "password": "bad password"})
         assert response.status_code == 429
@@ -215,7 +226,9 @@ async def test_successful_logins_do_not_count_against_the_email(database_url, tm
     async with running_app(settings) as client:
         await signup(client, email="often@example.com", password="signs in a lot")
         for _ in range(4):
-            response = await client.post("/api/auth/login", json={"email": "often@example.com", "password": "signs in a lot"})
+            response = await client.post(
+                "/api/auth/login", json={"email": "often@example.com", "password": "signs in a lot"}
+            )
             assert response.status_code == 200
         wrong = await client.post("/api/auth/login", json={"email": "often@example.com", "password": "guess number 1"})
         assert wrong.status_code == 401

@@ -112,6 +112,7 @@ async def test_body_over_one_mebibyte_is_413(client, db):
     async def chunks():  # no Content-Length: the limit must hold on the stream too
         for _ in range(20):
             yield b" " * 65536
+
     response = await client.post("/api/auth/signup", content=chunks())
     _assert_envelope(response, 413, "too_large")
     assert await _table_counts(db) == (0, 0, 0)

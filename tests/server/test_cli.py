@@ -11,10 +11,16 @@ import pytest
 from storage import database
 from tests.servers import Served, clean_env
 
+
 async def _run(*args, **env) -> tuple[int, str]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "server", *args,
-        env=clean_env(**env), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-m",
+        "server",
+        *args,
+        env=clean_env(**env),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
     return process.returncode, output.decode()
@@ -27,6 +33,16 @@ async def _run(*args, **env) -> tuple[int, str]:
         ({"SESSION_SECRET": "s", "REDIS_URL": "redis://x", "BLOB_URL": "file:///srv/b"}, "DATABASE_URL"),
         ({"SESSION_SECRET": "s", "DATABASE_URL": "postgresql://x/y", "BLOB_URL": "file:///srv/b"}, "REDIS_URL"),
         ({"SESSION_SECRET": "s", "DATABASE_URL": "postgresql://x/y", "REDIS_URL": "redis://x"}, "BLOB_URL"),
+        (
+            {
+                "SESSION_SECRET": "s",
+                "DATABASE_URL": "postgresql://x/y",
+                "REDIS_URL": "redis://x",
+                "BLOB_URL": "file:///srv/b",
+                "PASSWORD_MEMORY_KIB": "8",
+            },
+            "PASSWORD_MEMORY_KIB",
+        ),
     ],
 )
 async def test_production_refuses_unsafe_configuration(env, complaint):

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 
-from server.faults import CRASH_POINTS
+from server.play.crash_points import CRASH_POINTS
 from tests.conftest import make_settings, running_app
 from tests.invariants import check_invariants
 from tests.play import new_player, open_room, start

@@ -9,9 +9,9 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
-from server.envelope import EXCEPTION_HANDLERS
+from server.http.errors import EXCEPTION_HANDLERS
+from server.http.middleware import RequestContext
 from server.metrics import Metrics
-from server.middleware import RequestContext
 from tests.conftest import signup
 
 
@@ -64,7 +64,20 @@ async def test_metrics_count_requests_by_route_template_and_status(client):
     assert 'exquisite_http_requests_total{method="GET",route="/api/me",status="200"} 1.0' in text
     assert 'route="unmatched",status="404"' in text
     assert "exquisite_http_request_seconds_bucket" in text
-    assert "exquisite_db_pool_in_use" in text
+    figures = _samples(text)
+    # Read at scrape time, after the route gave its connection back: the pool is open and idle.
+    assert figures["exquisite_db_pool_size"] == client.app.state.services.db.size() >= 1
+    assert figures["exquisite_db_pool_in_use"] == 0
+
+
+def _samples(text: str) -> dict[str, float]:
+    """The unlabelled samples of a Prometheus text page, by name."""
+    samples = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if line and not line.startswith("#") and "{" not in name:
+            samples[name] = float(value)
+    return samples
 
 
 async def test_unexpected_exception_is_500_envelope_without_trace(caplog):

@@ -5,11 +5,11 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 import httpx
 
-from server.middleware import SESSION_COOKIE
+from server.http.sessions import SESSION_COOKIE
 from tests.conftest import make_settings
 from tests.play import join, new_player, open_room, settle, start, submit
-from tests.sockets import room_socket
 from tests.servers import LiveServer, RedisServer, Served
+from tests.sockets import room_socket
 
 PASSWORD = "correct horse battery"
 
@@ -50,8 +50,12 @@ async def test_two_processes_share_rooms_and_start_one_step_per_turn(database_ur
 
 async def test_redis_killed_and_restarted_mid_game_loses_nothing(database_url, tmp_path, redis_server):
     port = redis_server.port
-    shared = dict(DATABASE_URL=database_url, REDIS_URL=redis_server.url, BLOB_URL=f"file://{tmp_path}/blobs",
-                  BUS_RESYNC_SECONDS=3600)
+    shared = dict(
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_server.url,
+        BLOB_URL=f"file://{tmp_path}/blobs",
+        BUS_RESYNC_SECONDS=3600,
+    )
     async with Served(tmp_path / "a", **shared) as a, Served(tmp_path / "b", **shared) as b:
         async with client_of(a) as on_a:
             host, _ = await new_player(on_a)
@@ -80,8 +84,9 @@ async def test_redis_killed_and_restarted_mid_game_loses_nothing(database_url, t
 async def _two_live_instances(stack, database_url, tmp_path, redis_url, **overrides):
     servers = []
     for name in ("a", "b"):
-        settings = make_settings(database_url, tmp_path / name, redis_url=redis_url,
-                                 blob_url=f"file://{tmp_path}/blobs", **overrides)
+        settings = make_settings(
+            database_url, tmp_path / name, redis_url=redis_url, blob_url=f"file://{tmp_path}/blobs", **overrides
+        )
         servers.append(await stack.enter_async_context(LiveServer(settings)))
     for server in servers:
         await server.services.bus.connected.wait()
@@ -103,7 +108,9 @@ def _drop_next_events_message(server) -> asyncio.Event:
     return dropped
 
 
-async def test_a_dropped_bus_message_is_fetched_from_postgres_before_anything_newer(database_url, tmp_path, redis_server):
+async def test_a_dropped_bus_message_is_fetched_from_postgres_before_anything_newer(
+    database_url, tmp_path, redis_server
+):
     async with AsyncExitStack() as stack:
         a, b = await _two_live_instances(stack, database_url, tmp_path, redis_server.url, bus_resync_seconds=3600)
         http = await stack.enter_async_context(client_of(a))

@@ -8,7 +8,7 @@ import httpx
 import pytest
 import websockets
 
-from server.middleware import SESSION_COOKIE
+from server.http.sessions import SESSION_COOKIE
 from storage import events as event_log
 from tests.conftest import make_settings
 from tests.play import join, new_player, open_room, settle, snapshot, start, step_and_settle
@@ -137,8 +137,13 @@ async def test_step_submit_over_the_socket_answers_like_http(database_url, tmp_p
         room = await open_room(host)
         await join(guest, room)
         room = await start(host, room)
-        submit = {"type": "step.submit", "idempotency_key": "ws-1", "turn_nonce": room["turn"]["nonce"],
-                  "prompt": "over the socket", "direction": "up"}
+        submit = {
+            "type": "step.submit",
+            "idempotency_key": "ws-1",
+            "turn_nonce": room["turn"]["nonce"],
+            "prompt": "over the socket",
+            "direction": "up",
+        }
         async with room_socket(server, guest, room["id"]) as sock:
             await sock.send(submit)
             refused = await sock.next("error")
@@ -176,7 +181,9 @@ async def test_folded_room_frames_carry_nothing_the_receiver_may_not_see(databas
             painter_frames = [await painter.next("event", "progress") for _ in range(6)]
             assert [f["type"] for f in painter_frames].count("progress") == 3
             assert painter_frames[-2]["kind"] == "step.committed" and "tile" in painter_frames[-2]["data"]
-            assert all(f["preview"].startswith("data:image/jpeg;base64,") for f in painter_frames if f["type"] == "progress")
+            assert all(
+                f["preview"].startswith("data:image/jpeg;base64,") for f in painter_frames if f["type"] == "progress"
+            )
             other_frames = [await other.next("event", "progress") for _ in range(3)]
             assert [f["type"] for f in other_frames] == ["event"] * 3  # no progress for others
             for frame in other_frames:
@@ -195,7 +202,12 @@ async def test_open_room_spectators_watch_the_tile_being_painted(database_url, t
             await step_and_settle(host, room["id"])
             frames = [await sock.next("event", "progress") for _ in range(6)]
             assert [f.get("kind", f["type"]) for f in frames] == [
-                "step.started", "progress", "progress", "progress", "step.committed", "turn.changed"
+                "step.started",
+                "progress",
+                "progress",
+                "progress",
+                "step.committed",
+                "turn.changed",
             ]
             assert "nonce" not in frames[-1]["data"]["turn"]
             assert frames[4]["data"]["tile"]["url"].startswith("/blobs/")
@@ -215,7 +227,7 @@ async def _commit_events(server, room_id, count: int) -> None:
         async with services.db.acquire() as conn:
             async with conn.transaction():
                 event = await event_log.append_event(conn, room_id, "test.filler", {"n": number, "pad": "x" * 2000})
-        await services.hub.publish_events(room_id, [event])
+        await services.publisher.publish_events(room_id, [event])
         await asyncio.sleep(0)  # let socket writers run between commits, as real traffic would
 
 

@@ -25,8 +25,8 @@ from schemathesis.checks import (
 )
 
 from server.app import create_app
-from server.middleware import SESSION_COOKIE
-from server.openapi import build_spec
+from server.http.openapi import build_spec
+from server.http.sessions import SESSION_COOKIE
 from tests.servers import Served
 from tests.sockets import room_socket
 
@@ -47,14 +47,14 @@ LAST = ["finishRoom", "logout"]
 def error_envelope(ctx, response, case) -> None:
     """Every refusal and failure is `{"error": {"code": str, "message": str, ...}}`."""
     if response.status_code < 400 or (case.operation.path == "/readyz" and response.status_code == 503):
-        return None  # a 503 from /readyz is its own report, described as such
+        return  # a 503 from /readyz is its own report, described as such
     try:
         error = response.json()["error"]
     except (ValueError, KeyError, TypeError):
         raise AssertionError(f"{response.status_code} without the error envelope: {response.text[:300]!r}") from None
     assert isinstance(error, dict), error
     assert isinstance(error.get("code"), str) and isinstance(error.get("message"), str), error
-    return None
+    return
 
 
 BOTH_MODES = [not_a_server_error, error_envelope, status_code_conformance, content_type_conformance]
@@ -96,7 +96,7 @@ def _fuzz(schema, base_url: str, cookies: dict, headers: dict, known: dict) -> l
         path_names = {p.name for p in operation.path_parameters}
         fixed = {name: known[name] for name in path_names if name in known}
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            for path_parameters in ([None, fixed] if fixed else [None]):
+            for path_parameters in [None, fixed] if fixed else [None]:
                 strategy = operation.as_strategy(generation_mode=mode, path_parameters=path_parameters)
                 label = f"{operation.label} [{mode.value}{', known ids' if path_parameters else ''}]"
                 try:
@@ -106,7 +106,7 @@ def _fuzz(schema, base_url: str, cookies: dict, headers: dict, known: dict) -> l
                         continue  # nothing to spoil: no free parameter and no body
                     failures.append(f"{label}\n{exc}")
                 # A FailureGroup (several failed checks) is a BaseExceptionGroup; report all at the end.
-                except (Exception, BaseExceptionGroup) as exc:
+                except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001
                     failures.append(f"{label}\n{exc}")
     return failures
 
@@ -159,4 +159,3 @@ async def test_description_covers_every_http_route(settings):
         path = path.replace("/blobs/{name}", "/blobs/{sha256}.png")
         served |= {(path, method.lower()) for method in methods - {"HEAD"}}
     assert served == described
-

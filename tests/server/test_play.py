@@ -16,7 +16,7 @@ def _pixels(data: bytes) -> np.ndarray:
 
 async def test_two_players_play_a_room_to_the_end(client, db, settings):
     host, host_user = await new_player(client)
-    guest, guest_user = await new_player(client)
+    guest, _guest_user = await new_player(client)
     room = await open_room(host, max_steps=4)
     assert room["status"] == "lobby" and room["members"][0]["user_id"] == host_user["id"]
     await join(guest, room)
@@ -46,16 +46,27 @@ async def test_two_players_play_a_room_to_the_end(client, db, settings):
         assert blob.headers["cache-control"] == "public, max-age=31536000, immutable"
         assert hashlib.sha256(blob.content).hexdigest() in tile["url"]
         x, y = tile["x"] * 256, tile["y"] * 256
-        assert np.array_equal(composite[y:y + 256, x:x + 256], _pixels(blob.content))
+        assert np.array_equal(composite[y : y + 256, x : x + 256], _pixels(blob.content))
 
     events = (await guest.get(f"/api/rooms/{room['id']}/events?after=0")).json()
     kinds = [event["kind"] for event in events["events"]]
     assert kinds == [
-        "member.joined", "member.joined", "room.started", "turn.changed",
-        "step.started", "step.committed", "turn.changed",
-        "step.started", "step.committed", "turn.changed",
-        "step.started", "step.committed", "turn.changed",
-        "step.started", "step.committed", "room.finished",
+        "member.joined",
+        "member.joined",
+        "room.started",
+        "turn.changed",
+        "step.started",
+        "step.committed",
+        "turn.changed",
+        "step.started",
+        "step.committed",
+        "turn.changed",
+        "step.started",
+        "step.committed",
+        "turn.changed",
+        "step.started",
+        "step.committed",
+        "room.finished",
     ]
     assert [event["seq"] for event in events["events"]] == list(range(1, 17)) and events["seq"] == 16
     await check_invariants(db, settings.blob_dir)

@@ -35,9 +35,20 @@ async def test_create_room_makes_creator_host_and_member_zero(client):
 @pytest.mark.parametrize(
     "fields",
     [
-        {"name": ""}, {"name": "n" * 81}, {"name": "bad\x07name"}, {"name": 5}, {"mode": "secret"},
-        {"mode": None}, {"tile_size": 300}, {"tile_size": "512"}, {"tile_size": 512.0}, {"max_steps": 0},
-        {"max_steps": 65}, {"turn_seconds": 5}, {"turn_seconds": True}, {"max_members": 0},
+        {"name": ""},
+        {"name": "n" * 81},
+        {"name": "bad\x07name"},
+        {"name": 5},
+        {"mode": "secret"},
+        {"mode": None},
+        {"tile_size": 300},
+        {"tile_size": "512"},
+        {"tile_size": 512.0},
+        {"max_steps": 0},
+        {"max_steps": 65},
+        {"turn_seconds": 5},
+        {"turn_seconds": True},
+        {"max_members": 0},
     ],
 )
 async def test_create_room_refuses_bad_fields_and_creates_nothing(client, db, fields):
@@ -51,8 +62,11 @@ async def test_create_room_refuses_bad_fields_and_creates_nothing(client, db, fi
 
 
 async def test_rooms_need_a_session(client):
-    assert (await client.post("/api/rooms", json={"name": "x", "mode": "open"})).status_code == 401
-    assert (await client.get("/api/rooms")).status_code == 401
+    for response in (
+        await client.post("/api/rooms", json={"name": "x", "mode": "open"}),
+        await client.get("/api/rooms"),
+    ):
+        assert response.status_code == 401 and _code(response) == "not_signed_in"
 
 
 async def test_unknown_rooms_are_404(client):
@@ -63,7 +77,7 @@ async def test_unknown_rooms_are_404(client):
             assert response.status_code == 404, path
             assert _code(response) == "not_found"
         response = await player.post(f"/api/rooms/{room_id}/join", json={"invite_code": "x"})
-        assert response.status_code == 404
+        assert response.status_code == 404 and _code(response) == "not_found"
 
 
 async def test_open_rooms_admit_spectators_but_folded_rooms_do_not_exist_for_strangers(client):
@@ -73,7 +87,8 @@ async def test_open_rooms_admit_spectators_but_folded_rooms_do_not_exist_for_str
     folded = await open_room(host, mode="folded")
     seen = await snapshot(stranger, open_one["id"])
     assert "invite_code" not in seen and seen["id"] == open_one["id"]
-    assert (await stranger.get(f"/api/rooms/{folded['id']}")).status_code == 404
+    hidden = await stranger.get(f"/api/rooms/{folded['id']}")
+    assert hidden.status_code == 404 and _code(hidden) == "not_found"
     listed = (await stranger.get("/api/rooms")).json()["rooms"]
     assert [(r["id"], r["member"]) for r in listed] == [(open_one["id"], False)]
     mine = (await host.get("/api/rooms")).json()["rooms"]
@@ -88,11 +103,15 @@ async def test_join_rules(client, db):
     wrong = await guest.post(f"/api/rooms/{room['id']}/join", json={"invite_code": "guess"})
     assert wrong.status_code == 403 and _code(wrong) == "bad_invite_code"
     missing = await guest.post(f"/api/rooms/{room['id']}/join", json={})
-    assert missing.status_code == 422
+    assert missing.status_code == 422 and _code(missing) == "invalid_field"
     assert await _count_rooms(db) == before
 
     joined = await join(guest, room)
-    assert joined["members"][1] == {"user_id": guest_user["id"], "display_name": guest_user["display_name"], "position": 1}
+    assert joined["members"][1] == {
+        "user_id": guest_user["id"],
+        "display_name": guest_user["display_name"],
+        "position": 1,
+    }
     again = await guest.post(f"/api/rooms/{room['id']}/join", json={"invite_code": room["invite_code"]})
     assert again.status_code == 409 and _code(again) == "already_member"
     third, _ = await new_player(client)
@@ -137,7 +156,7 @@ async def test_only_the_host_starts_and_finishes_once(client, db):
     done = await host.post(f"/api/rooms/{room['id']}/finish")
     assert done.status_code == 200 and done.json()["room"]["status"] == "finished"
     again = await host.post(f"/api/rooms/{room['id']}/finish")
-    assert again.status_code == 409
+    assert again.status_code == 409 and _code(again) == "room_not_playing"
 
 
 async def test_events_after_returns_only_later_events_and_refuses_bad_after(client):
@@ -176,9 +195,10 @@ async def test_folded_room_hides_everything_until_the_reveal(client):
     assert context.status_code == 200
     image = Image.open(io.BytesIO(context.content))
     assert image.size == (512, 512) and image.mode == "RGBA"
-    assert (await host.get(f"/api/rooms/{room['id']}/context.png?direction=right")).status_code == 403
+    not_theirs = await host.get(f"/api/rooms/{room['id']}/context.png?direction=right")
+    assert not_theirs.status_code == 403 and _code(not_theirs) == "not_your_turn"
     bad = await guest.get(f"/api/rooms/{room['id']}/context.png?direction=diagonal")
-    assert bad.status_code == 422
+    assert bad.status_code == 422 and _code(bad) == "invalid_field"
 
     await step_and_settle(guest, room["id"], "right")
     await step_and_settle(host, room["id"], "down")
@@ -212,7 +232,8 @@ async def test_blob_route_serves_immutable_bytes_and_refuses_bad_names(client):
     cached = await host.get(url, headers={"If-None-Match": etag})
     assert cached.status_code == 304
     for bad in ["/blobs/abc.png", "/blobs/" + "0" * 64 + ".png", "/blobs/../../etc/passwd", "/blobs/" + "a" * 64]:
-        assert (await host.get(bad)).status_code == 404
+        response = await host.get(bad)
+        assert response.status_code == 404 and _code(response) == "not_found", bad
 
 
 async def test_room_finishes_by_itself_when_no_cell_is_free(client, db):

@@ -3,8 +3,8 @@
 import websockets
 
 from tests.conftest import make_settings, running_app
+from tests.generators import gate
 from tests.play import new_player, open_room, start, submit
-from tests.server.test_steps import gate
 from tests.servers import LiveServer
 from tests.sockets import room_socket
 

@@ -6,32 +6,15 @@ import uuid
 import asyncpg
 import pytest
 
-from engine import MockGenerator
-from server.recovery import reap_once
+from server.play.recovery import reap_once
 from tests.conftest import make_settings, running_app
+from tests.generators import gate
 from tests.play import join, new_player, open_room, settle, snapshot, start, step_and_settle, submit
 
 
-class GatedGenerator:
-    """The mock generator, held at a gate the test opens: a generator that is slow on cue."""
-
-    name = "gated-mock"
-
-    def __init__(self) -> None:
-        self.inner = MockGenerator()
-        self.gate = asyncio.Event()
-        self.entered = asyncio.Event()
-
-    async def generate(self, context, prompt, *, seed, on_progress=None):
-        self.entered.set()
-        await self.gate.wait()
-        return await self.inner.generate(context, prompt, seed=seed, on_progress=on_progress)
-
-
-def gate(client) -> GatedGenerator:
-    gated = GatedGenerator()
-    client.app.state.services.coordinator.generator = gated
-    return gated
+async def _reap(client) -> dict:
+    services = client.app.state.services
+    return await reap_once(services.db, services.metrics)
 
 
 async def _counts(db) -> tuple:
@@ -199,8 +182,12 @@ async def test_racing_different_keys_for_one_turn_start_one_step(client, db):
     assert await db.fetchval("SELECT count(*) FROM steps") == 1
 
 
-@pytest.mark.parametrize("prompt, fail_rate, reason", [("a [refuse] prompt", 0.0, "refused"), ("fine", 1.0, "generator_error")])
-async def test_failed_generation_aborts_refunds_and_keeps_the_turn(database_url, tmp_path, db, prompt, fail_rate, reason):
+@pytest.mark.parametrize(
+    "prompt, fail_rate, reason", [("a [refuse] prompt", 0.0, "refused"), ("fine", 1.0, "generator_error")]
+)
+async def test_failed_generation_aborts_refunds_and_keeps_the_turn(
+    database_url, tmp_path, db, prompt, fail_rate, reason
+):
     async with running_app(make_settings(database_url, tmp_path, mock_fail_rate=fail_rate)) as client:
         room, [(host, user), _] = await _playing_room(client)
         before = await snapshot(host, room["id"])
@@ -238,9 +225,9 @@ async def test_zombie_whose_lease_was_taken_over_cannot_commit(client, db):
     # The zombie hangs past its lease; recovery (any instance) aborts and refunds it.
     await db.execute("UPDATE room_leases SET expires_at = now() - interval '1 second'")
     services = client.app.state.services
-    appended = await reap_once(services)
+    appended = await reap_once(services.db, services.metrics)
     assert [e.kind for e in appended[uuid.UUID(room["id"])]] == ["step.aborted"]
-    assert await reap_once(services) == {}  # exactly once
+    assert await reap_once(services.db, services.metrics) == {}  # exactly once
 
     # The player takes the turn again, with a fresh lease and a larger fencing token.
     fresh = gate(client)
@@ -250,23 +237,24 @@ async def test_zombie_whose_lease_was_taken_over_cannot_commit(client, db):
     assert tokens[0]["fencing_token"] < tokens[1]["fencing_token"]
 
     zombie.gate.set()  # the zombie wakes and tries to commit with its old token
-    await services.coordinator.wait_step(uuid.UUID(first["id"]))
+    await services.runner.wait_step(uuid.UUID(first["id"]))
     assert await db.fetchval("SELECT count(*) FROM tiles") == 0
     fresh.gate.set()
     await settle(host, room["id"])
     statuses = await db.fetch("SELECT prompt, status, reason FROM steps ORDER BY created_at")
-    assert [tuple(row) for row in statuses] == [("zombie", "aborted", "lease_expired"), ("second try", "committed", None)]
+    assert [tuple(row) for row in statuses] == [
+        ("zombie", "aborted", "lease_expired"),
+        ("second try", "committed", None),
+    ]
     assert await db.fetchval("SELECT count(*) FROM tiles") == 1
     assert (await host.get("/api/me")).json()["credits"] == user["credits"] - 1
 
 
 async def test_overdue_turn_is_skipped_once_by_racing_reapers(client, db, settings):
-    room, [(host, host_user), (guest, guest_user)] = await _playing_room(client, turn_seconds=60)
+    room, [(_host, host_user), (guest, guest_user)] = await _playing_room(client, turn_seconds=60)
     async with running_app(settings) as other_instance:
         await db.execute("UPDATE rooms SET turn_deadline = now() - interval '1 second'")
-        results = await asyncio.gather(
-            reap_once(client.app.state.services), reap_once(other_instance.app.state.services)
-        )
+        results = await asyncio.gather(_reap(client), _reap(other_instance))
     skipped = [e for result in results for events in result.values() for e in events]
     assert [e.kind for e in skipped] == ["turn.skipped"]
     assert skipped[0].data["skipped_player_id"] == host_user["id"]
@@ -281,9 +269,7 @@ async def test_expired_lease_is_refunded_once_by_racing_reapers(client, db, sett
     await hung.entered.wait()
     async with running_app(settings) as other_instance:
         await db.execute("UPDATE room_leases SET expires_at = now() - interval '1 second'")
-        results = await asyncio.gather(
-            reap_once(client.app.state.services), reap_once(other_instance.app.state.services)
-        )
+        results = await asyncio.gather(_reap(client), _reap(other_instance))
     assert sum(len(events) for result in results for events in result.values()) == 1
     hung.gate.set()
     await settle(host, room["id"])

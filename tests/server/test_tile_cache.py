@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from engine import encode_png
-from server.tile_cache import TileCache
+from server.play.tiles import TileCache
 from storage import LocalBlobStore
 
 

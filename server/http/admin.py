@@ -1,0 +1,252 @@
+"""`/api/admin/`: operators repair what is stuck, and every repair is written to the audit trail
+in the same transaction as its effect."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, field_validator
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from server.http.sessions import current_user
+from server.http.validation import Body, Text, parse_room_id, parse_uuid, read_json, services_of, whole_number
+from server.play.access import locked_room
+from server.play.step import abort_if_running
+from server.play.turns import finish_room
+from server.services import Services
+from storage import Conflict, Forbidden, InvalidField, NotFound, accounts, admin, credits, steps
+from storage.accounts import User
+from storage.rooms import RoomStatus
+
+__all__ = ["routes", "require_admin", "overview"]
+
+
+class Reason(Body):
+    reason: Text
+
+    @field_validator("reason")
+    @classmethod
+    def _check_reason(cls, value: str) -> str:
+        value = value.strip()
+        if not 1 <= len(value) <= 500:
+            raise ValueError("must be 1 to 500 characters")
+        return value
+
+
+class CreditChange(Reason):
+    delta: int = Field(ge=-100_000, le=100_000)
+
+    @field_validator("delta")
+    @classmethod
+    def _check_delta(cls, value: int) -> int:
+        if value == 0:
+            raise ValueError("must not be 0")
+        return value
+
+
+async def require_admin(services: Services, conn: HTTPConnection) -> User:
+    user = await current_user(services, conn)
+    if not user.is_admin:
+        raise Forbidden("Only operators can do that.", code="not_admin")
+    services.limits.admin_actions.hit(str(user.id))
+    return user
+
+
+def _user_id(raw: str) -> int:
+    try:
+        return whole_number(raw, "user_id")
+    except InvalidField:
+        raise NotFound("No such user.") from None
+
+
+async def list_rooms(request: Request) -> Response:
+    services = services_of(request)
+    await require_admin(services, request)
+    status = request.query_params.get("status")
+    if status is not None and status not in {s.value for s in RoomStatus}:
+        raise InvalidField("status", "must be lobby, playing or finished")
+    async with services.db.acquire() as conn:
+        listed = await admin.list_rooms(conn, status)
+    return JSONResponse({"rooms": [room.public() for room in listed]})
+
+
+async def list_steps(request: Request) -> Response:
+    services = services_of(request)
+    await require_admin(services, request)
+    stuck = request.query_params.get("stuck", "false")
+    if stuck not in ("true", "false", "1", "0"):
+        raise InvalidField("stuck", "must be true or false")
+    stuck_only = stuck in ("true", "1")
+    async with services.db.acquire() as conn:
+        flying = await admin.steps_in_flight(conn)
+    return JSONResponse({"steps": [s.public() for s in flying if s.stuck or not stuck_only]})
+
+
+async def abort_step(request: Request) -> Response:
+    services = services_of(request)
+    operator = await require_admin(services, request)
+    step_id = parse_uuid(request.path_params["step_id"], "step")
+    body = await read_json(request, Reason)
+    async with services.db.acquire() as conn:
+        step = await steps.step_by_id(conn, step_id)
+        if step is None:
+            raise NotFound("No such step.")
+        async with conn.transaction():
+            room = await locked_room(conn, step.room_id)
+            events = await abort_if_running(conn, room, step, "admin_abort")
+            if not events:
+                raise Conflict("That step is not running.", code="step_not_running")
+            entry = await admin.insert_audit(
+                conn,
+                admin_id=operator.id,
+                action="abort_step",
+                target_type="step",
+                target_id=str(step.id),
+                reason=body.reason,
+                detail={"room_id": str(room.id), "refund": step.cost},
+            )
+    await services.publisher.publish_events(room.id, events)
+    return JSONResponse({"audit": entry.public()})
+
+
+async def release_lease(request: Request) -> Response:
+    """Releases a room's lease; the step that held it is aborted and refunded with it, since a
+    running step without a lease would be a second source of truth about the room."""
+    services = services_of(request)
+    operator = await require_admin(services, request)
+    room_id = parse_room_id(request.path_params["room_id"])
+    body = await read_json(request, Reason)
+    async with services.db.acquire() as conn:
+        async with conn.transaction():
+            room = await locked_room(conn, room_id)
+            step = await steps.running_step(conn, room.id)
+            if step is None:
+                raise Conflict("No lease is held in that room.", code="no_lease")
+            events = await abort_if_running(conn, room, step, "lease_released")
+            entry = await admin.insert_audit(
+                conn,
+                admin_id=operator.id,
+                action="release_lease",
+                target_type="room",
+                target_id=str(room.id),
+                reason=body.reason,
+                detail={"step_id": str(step.id)},
+            )
+    await services.publisher.publish_events(room.id, events)
+    return JSONResponse({"audit": entry.public()})
+
+
+async def change_credits(request: Request) -> Response:
+    services = services_of(request)
+    operator = await require_admin(services, request)
+    user_id = _user_id(request.path_params["user_id"])
+    body = await read_json(request, CreditChange)
+    kind = credits.LedgerKind.ADMIN_GRANT if body.delta > 0 else credits.LedgerKind.ADMIN_REVOKE
+    async with services.db.acquire() as conn:
+        async with conn.transaction():
+            if await accounts.user_by_id(conn, user_id) is None:
+                raise NotFound("No such user.")
+            balance = await credits.post_credits(conn, user_id, body.delta, kind, reason=body.reason)
+            entry = await admin.insert_audit(
+                conn,
+                admin_id=operator.id,
+                action=str(kind),
+                target_type="user",
+                target_id=str(user_id),
+                reason=body.reason,
+                detail={"delta": body.delta, "balance": balance},
+            )
+    return JSONResponse({"credits": balance, "audit": entry.public()})
+
+
+async def disable_user(request: Request) -> Response:
+    services = services_of(request)
+    operator = await require_admin(services, request)
+    user_id = _user_id(request.path_params["user_id"])
+    body = await read_json(request, Reason)
+    if user_id == operator.id:
+        raise Conflict("You cannot disable your own account.", code="cannot_disable_self")
+    async with services.db.acquire() as conn:
+        async with conn.transaction():
+            if await accounts.user_by_id(conn, user_id) is None:
+                raise NotFound("No such user.")
+            revoked = await admin.disable_user(conn, user_id)
+            entry = await admin.insert_audit(
+                conn,
+                admin_id=operator.id,
+                action="disable_user",
+                target_type="user",
+                target_id=str(user_id),
+                reason=body.reason,
+                detail={"sessions_revoked": revoked},
+            )
+    return JSONResponse({"audit": entry.public()})
+
+
+async def finish_playing_room(request: Request) -> Response:
+    services = services_of(request)
+    operator = await require_admin(services, request)
+    room_id = parse_room_id(request.path_params["room_id"])
+    body = await read_json(request, Reason)
+    async with services.db.acquire() as conn:
+        async with conn.transaction():
+            room = await locked_room(conn, room_id)
+            if room.status is not RoomStatus.PLAYING:
+                raise Conflict("The room is not playing.", code="room_not_playing")
+            event = await finish_room(conn, room, "admin")
+            entry = await admin.insert_audit(
+                conn,
+                admin_id=operator.id,
+                action="finish_room",
+                target_type="room",
+                target_id=str(room.id),
+                reason=body.reason,
+            )
+    await services.publisher.publish_events(room.id, [event])
+    return JSONResponse({"audit": entry.public()})
+
+
+async def audit_log(request: Request) -> Response:
+    services = services_of(request)
+    await require_admin(services, request)
+    async with services.db.acquire() as conn:
+        entries = await admin.recent_audit(conn, 100)
+    return JSONResponse({"audit": [e.public() for e in entries]})
+
+
+async def overview(services: Services) -> dict[str, Any]:
+    """The dashboard's figures: the database's for the whole service, the hub's for this instance."""
+    async with services.db.acquire() as conn:
+        flying = await admin.steps_in_flight(conn)
+        return {
+            "type": "overview",
+            "instance": services.hub.instance,
+            "connections": services.hub.connection_count,
+            "spectators": services.hub.spectator_count,
+            "rooms_by_status": await admin.rooms_by_status(conn),
+            "steps_in_flight": [s.public() for s in flying],
+            "generator": await admin.generator_figures(conn),
+            "seam_scores": await admin.recent_seam_scores(conn),
+            "audit": [e.public() for e in await admin.recent_audit(conn, 20)],
+        }
+
+
+async def get_overview(request: Request) -> Response:
+    services = services_of(request)
+    await require_admin(services, request)
+    return JSONResponse(await overview(services))
+
+
+routes = [
+    Route("/api/admin/overview", get_overview, methods=["GET"]),
+    Route("/api/admin/rooms", list_rooms, methods=["GET"]),
+    Route("/api/admin/steps", list_steps, methods=["GET"]),
+    Route("/api/admin/audit", audit_log, methods=["GET"]),
+    Route("/api/admin/steps/{step_id}/abort", abort_step, methods=["POST"]),
+    Route("/api/admin/rooms/{room_id}/release-lease", release_lease, methods=["POST"]),
+    Route("/api/admin/rooms/{room_id}/finish", finish_playing_room, methods=["POST"]),
+    Route("/api/admin/users/{user_id}/credits", change_credits, methods=["POST"]),
+    Route("/api/admin/users/{user_id}/disable", disable_user, methods=["POST"]),
+]

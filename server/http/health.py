@@ -1,0 +1,60 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from server.http.validation import services_of
+from storage import admin
+
+__all__ = ["routes"]
+
+log = logging.getLogger(__name__)
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    services = services_of(request)
+    checks = {"database": services.db.ping, "bus": services.bus.check, "blobs": services.blobs.check}
+    results = {}
+    for name, check in checks.items():
+        try:
+            await asyncio.wait_for(check(), timeout=3)
+            results[name] = "ok"
+        except Exception as exc:  # noqa: BLE001 any failure means not ready; say which part and why
+            log.warning("readiness check %s failed: %r", name, exc)
+            results[name] = "down"
+    ready = all(state == "ok" for state in results.values())
+    return JSONResponse({"status": "ok" if ready else "unavailable", "checks": results}, 200 if ready else 503)
+
+
+async def metrics(request: Request) -> Response:
+    services = services_of(request)
+    figures = services.metrics
+    # The service-wide figures come from Postgres, read now: Prometheus collectors cannot await.
+    try:
+        async with services.db.acquire(timeout=2) as conn:
+            for status, count in (await admin.rooms_by_status(conn)).items():
+                figures.rooms.labels(status).set(count)
+            flying = await admin.steps_in_flight(conn)
+        figures.steps_running.labels("false").set(sum(1 for step in flying if not step.stuck))
+        figures.steps_running.labels("true").set(sum(1 for step in flying if step.stuck))
+    except Exception as exc:  # noqa: BLE001 the instance's own figures are still worth serving
+        log.warning("reading service-wide figures for /metrics failed: %r", exc)
+    return Response(figures.render(), media_type=CONTENT_TYPE_LATEST)
+
+
+routes = [
+    Route("/healthz", healthz, methods=["GET"]),
+    Route("/readyz", readyz, methods=["GET"]),
+    Route("/metrics", metrics, methods=["GET"]),
+]

@@ -1,0 +1,98 @@
+"""The pictures: a room's composite canvas, the context a player continues, and tile blobs."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Literal
+
+import numpy as np
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+import engine
+from server.http.sessions import current_user, optional_user
+from server.http.validation import Body, parse_fields, parse_room_id, services_of
+from server.play.access import visible_room
+from server.play.tiles import load_neighbours
+from server.play.views import hides_tiles
+from storage import Conflict, Forbidden, NotFound, is_blob_key, steps
+from storage.rooms import RoomStatus
+
+__all__ = ["routes", "ContextQuery"]
+
+
+class ContextQuery(Body):
+    direction: Literal["left", "right", "up", "down"]
+
+
+def png_response(data: bytes, *, etag: str | None = None, immutable: bool = False) -> Response:
+    headers = {"Cache-Control": "public, max-age=31536000, immutable" if immutable else "no-cache"}
+    if etag:
+        headers["ETag"] = etag
+    return Response(data, media_type="image/png", headers=headers)
+
+
+async def canvas_png(request: Request) -> Response:
+    services = services_of(request)
+    user = await optional_user(services, request)
+    room_id = parse_room_id(request.path_params["room_id"])
+    async with services.db.acquire() as conn:
+        room, _ = await visible_room(conn, room_id, user)
+        if hides_tiles(room):
+            raise Forbidden("A folded room is revealed when it finishes.", code="not_revealed")
+        tiles = await steps.room_tiles(conn, room.id)
+    etag = f'"{room.id}-{len(tiles)}"'
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers={"ETag": etag})
+    pixels = await asyncio.gather(*(services.tiles.get(tile.sha256) for tile in tiles))
+    decoded = {(tile.x, tile.y): tile_pixels for tile, tile_pixels in zip(tiles, pixels, strict=True)}
+    data = await asyncio.to_thread(_composite_png, decoded, room.tile_size)
+    return png_response(data, etag=etag)
+
+
+def _composite_png(decoded: dict[tuple[int, int], np.ndarray], tile_size: int) -> bytes:
+    image, _ = engine.composite(decoded, tile_size)
+    return engine.encode_png(image)
+
+
+async def context_png(request: Request) -> Response:
+    services = services_of(request)
+    user = await current_user(services, request)
+    room_id = parse_room_id(request.path_params["room_id"])
+    async with services.db.acquire() as conn:
+        room, _ = await visible_room(conn, room_id, user)
+        query = parse_fields(dict(request.query_params), ContextQuery)
+        if room.status is not RoomStatus.PLAYING:
+            raise Conflict("The room is not playing.", code="room_not_playing")
+        if room.turn.player_id != user.id:
+            raise Forbidden("Only the player whose turn it is sees the context.", code="not_your_turn")
+        path = [(tile.x, tile.y) for tile in await steps.room_tiles(conn, room.id)]
+    try:
+        cell = engine.target_cell(path, engine.Direction(query.direction), room.extent)
+    except engine.CellUnavailable as exc:
+        raise Conflict("That direction has no free cell.", code="cell_unavailable") from exc
+    neighbours = await load_neighbours(services.db, services.tiles, room.id, cell)
+    context = await asyncio.to_thread(engine.build_context, neighbours, cell, room.tile_size)
+    return png_response(await asyncio.to_thread(engine.encode_png, context))
+
+
+async def blob(request: Request) -> Response:
+    name = request.path_params["name"]
+    key = name.removesuffix(".png")
+    if not name.endswith(".png") or not is_blob_key(key):
+        raise NotFound("No such blob.")
+    etag = f'"{key}"'
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers={"ETag": etag})
+    data = await services_of(request).blobs.get(key)
+    if data is None:
+        raise NotFound("No such blob.")
+    return png_response(data, etag=etag, immutable=True)
+
+
+routes = [
+    Route("/api/rooms/{room_id}/canvas.png", canvas_png, methods=["GET"]),
+    Route("/api/rooms/{room_id}/context.png", context_png, methods=["GET"]),
+    Route("/blobs/{name}", blob, methods=["GET"]),
+]

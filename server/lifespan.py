@@ -1,0 +1,106 @@
+"""Opens every resource in order, builds the frozen Services from them, and closes them in
+reverse: the database, blobs, generator and bus first; then the hub, the step runner and the
+reaper, which use them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from engine import Generator, make_generator
+from server.http.passwords import Passwords
+from server.http.ratelimit import RateLimiter
+from server.live.hub import Hub
+from server.metrics import Metrics
+from server.play.publisher import Publisher
+from server.play.recovery import Reaper
+from server.play.runner import StepRunner
+from server.play.step import Studio
+from server.play.tiles import TileCache
+from server.services import Limits, Services
+from server.settings import Settings
+from storage import Database, EmbeddedPostgres, database, open_blob_store, open_bus
+
+__all__ = ["open_services", "open_database"]
+
+log = logging.getLogger(__name__)
+
+
+async def open_database(settings: Settings, stack: AsyncExitStack) -> Database:
+    """The pool, on DATABASE_URL or on an embedded server that stops with the stack; migrated."""
+    dsn = settings.database_url
+    if not dsn:
+        embedded = EmbeddedPostgres(settings.data_dir / "pg")
+        dsn = await asyncio.to_thread(embedded.start)
+        stack.callback(embedded.stop)
+    db = await stack.enter_async_context(Database(dsn, min_size=settings.db_pool_min, max_size=settings.db_pool_max))
+    async with db.acquire() as conn:
+        version = await database.migrate(conn)
+    log.info("database ready at schema version %s", version)
+    return db
+
+
+def configured_generator(settings: Settings) -> Generator:
+    return make_generator(
+        settings.generator,
+        openai_api_key=settings.openai_api_key,
+        openai_model=settings.openai_model,
+        openai_base_url=settings.openai_base_url,
+        timeout=settings.generator_timeout_seconds,
+        mock_delay_ms=settings.mock_delay_ms,
+        mock_fail_rate=settings.mock_fail_rate,
+    )
+
+
+def _limits(settings: Settings) -> Limits:
+    return Limits(
+        auth_by_address=RateLimiter(settings.auth_attempts_per_address),
+        auth_by_email=RateLimiter(settings.auth_attempts_per_email),
+        step_submissions=RateLimiter(settings.steps_per_minute),
+        admin_actions=RateLimiter(settings.admin_requests_per_minute),
+    )
+
+
+@asynccontextmanager
+async def open_services(
+    settings: Settings, metrics: Metrics, generator: Generator | None = None
+) -> AsyncIterator[Services]:
+    """Everything the app serves with, open until the block ends. `generator` replaces the
+    configured one (the test suite's gated generators)."""
+    async with AsyncExitStack() as stack:
+        db = await open_database(settings, stack)
+        metrics.track_pool(db.size, db.idle)
+        blobs = await stack.enter_async_context(open_blob_store(settings.blob_url, settings.blob_dir))
+        if generator is None:
+            generator = configured_generator(settings)
+            stack.push_async_callback(generator.aclose)
+        bus = await stack.enter_async_context(open_bus(settings.redis_url))
+        publisher = Publisher(bus)
+        tiles = TileCache(blobs)
+        studio = Studio(settings=settings, db=db, blobs=blobs, tiles=tiles, generator=generator, metrics=metrics)
+        hub = await stack.enter_async_context(Hub(db, bus, resync_seconds=settings.bus_resync_seconds))
+        runner = await stack.enter_async_context(
+            StepRunner(studio, publisher, shutdown_grace=settings.shutdown_grace_seconds)
+        )
+        await stack.enter_async_context(Reaper(db, metrics, publisher, settings.reaper_interval_seconds))
+        metrics.track_live(lambda: hub.connection_count, lambda: hub.spectator_count, lambda: len(runner.running))
+        yield Services(
+            settings=settings,
+            db=db,
+            blobs=blobs,
+            bus=bus,
+            metrics=metrics,
+            generator=generator,
+            tiles=tiles,
+            passwords=Passwords(
+                time_cost=settings.password_time_cost,
+                memory_kib=settings.password_memory_kib,
+                parallelism=settings.password_parallelism,
+            ),
+            limits=_limits(settings),
+            publisher=publisher,
+            runner=runner,
+            hub=hub,
+        )

@@ -1,0 +1,66 @@
+"""`/ws/admin`: the dashboard's live feed, an overview frame every second, for admins only."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from server.http.admin import overview
+from server.http.errors import error_frame
+from server.http.origin import from_our_origin
+from server.http.sessions import optional_user
+from server.http.validation import services_of
+from server.services import Services
+
+__all__ = ["routes", "PERIOD_SECONDS"]
+
+log = logging.getLogger(__name__)
+
+PERIOD_SECONDS = 1.0
+
+
+async def admin_socket(websocket: WebSocket) -> None:
+    services = services_of(websocket)
+    settings = services.settings
+    user = await optional_user(services, websocket)
+    ours = from_our_origin(websocket.headers, settings.public_url, not settings.production)
+    if not ours or user is None or not user.is_admin:
+        await websocket.close(1008)
+        return
+    await websocket.accept()
+    sender = asyncio.create_task(_send_overviews(websocket, services))
+    try:
+        while True:
+            if _is_ping(await websocket.receive_text()):
+                await websocket.send_text('{"type":"pong"}')
+    except WebSocketDisconnect:
+        pass
+    finally:
+        sender.cancel()
+        await asyncio.gather(sender, return_exceptions=True)
+
+
+def _is_ping(message: str) -> bool:
+    try:
+        body = json.loads(message)
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("type") == "ping"
+
+
+async def _send_overviews(websocket: WebSocket, services: Services) -> None:
+    while True:
+        try:
+            text = json.dumps(await overview(services), separators=(",", ":"), default=str)
+        except Exception:
+            log.exception("building the admin overview failed")
+            text = error_frame("internal", "The overview could not be built.")
+        await websocket.send_text(text)
+        await asyncio.sleep(PERIOD_SECONDS)
+
+
+routes = [WebSocketRoute("/ws/admin", admin_socket)]

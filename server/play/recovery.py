@@ -1,0 +1,99 @@
+"""Recovery with no operator: every instance reaps expired leases and overdue turns.
+
+Both jobs lock the room row first and re-check under the lock, so when several instances reap
+at once exactly one of them acts and the others find nothing left to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from types import TracebackType
+from uuid import UUID
+
+from server.metrics import Metrics
+from server.play.publisher import Publisher
+from server.play.step import abort_if_running
+from server.play.turns import advance_turn
+from storage import Connection, Database, database, rooms, steps
+from storage.events import Event, EventKind
+from storage.rooms import RoomStatus
+
+__all__ = ["reap_once", "Reaper"]
+
+log = logging.getLogger(__name__)
+
+
+async def reap_once(db: Database, metrics: Metrics) -> dict[UUID, list[Event]]:
+    """One pass: aborts and refunds steps whose lease expired, skips overdue turns.
+
+    Returns the events appended, by room, for the caller to publish.
+    """
+    appended: dict[UUID, list[Event]] = {}
+    async with db.acquire() as conn:
+        for lease in await steps.expired_leases(conn):
+            async with conn.transaction():
+                room = await rooms.lock_room(conn, lease.room_id)
+                if room is None or not await steps.lease_expired(conn, lease.room_id, lease.fencing_token):
+                    continue  # renewed or released since we looked
+                step = await steps.step_by_id(conn, lease.step_id)
+                if step is None:
+                    raise RuntimeError(f"lease of room {room.id} names no step")
+                events = await abort_if_running(conn, room, step, "lease_expired")
+                log.warning("reaped step %s of room %s (lease expired)", step.id, room.id)
+            metrics.count_outcome(events)
+            appended.setdefault(room.id, []).extend(events)
+        for room_id in await rooms.rooms_past_turn_deadline(conn):
+            async with conn.transaction():
+                events = await _skip_overdue_turn(conn, room_id)
+            appended.setdefault(room_id, []).extend(events)
+    return {room_id: events for room_id, events in appended.items() if events}
+
+
+async def _skip_overdue_turn(conn: Connection, room_id: UUID) -> list[Event]:
+    room = await rooms.lock_room(conn, room_id)
+    if room is None or room.status is not RoomStatus.PLAYING:
+        return []
+    deadline = room.turn.deadline
+    if deadline is None or deadline >= await database.now(conn):
+        return []
+    if await steps.running_step(conn, room.id) is not None:
+        return []
+    return [await advance_turn(conn, room, EventKind.TURN_SKIPPED, skipped_player_id=room.turn.player_id)]
+
+
+class Reaper:
+    """Runs reap_once at start-up and then every `interval` seconds until closed."""
+
+    def __init__(self, db: Database, metrics: Metrics, publisher: Publisher, interval: float) -> None:
+        self.db = db
+        self.metrics = metrics
+        self.publisher = publisher
+        self.interval = interval
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Reaper:
+        await self._pass()
+        self._task = asyncio.create_task(self._loop(), name="reaper")
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            await self._pass()
+
+    async def _pass(self) -> None:
+        try:
+            appended = await reap_once(self.db, self.metrics)
+        except Exception:
+            log.exception("reaper pass failed")
+            return
+        for room_id, events in appended.items():
+            await self.publisher.publish_events(room_id, events)

@@ -1,0 +1,315 @@
+"""The step, top to bottom (invariants I1-I6 in docs/architecture.md).
+
+    check + TX1   submit(): refusals record nothing; else step `running`, lease with a fencing
+                  token, debit, `step.started`, all in one transaction under the room lock
+    outside TX    paint(), under the lease (play/lease.py): neighbours -> context -> generator -> seam
+                  correction -> blob written once
+    TX2 commit    commit(): only while our fencing token holds: tile, step `committed`, next turn
+                  (or the finish), lease released, `step.committed` + `turn.changed`
+    TX2 abort     abort(): step `aborted` with a reason, refund, lease released, `step.aborted`;
+                  the turn stays with the player
+    recovery      play/recovery.py aborts steps whose lease expired, through abort_if_running()
+
+Every transaction locks the room row first and the lease row second, so they cannot deadlock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from uuid import UUID
+
+import numpy as np
+
+import engine
+from server.metrics import Metrics
+from server.play.crash_points import crash_point
+from server.play.lease import LeaseLost, keep_lease
+from server.play.tiles import TileCache, load_neighbours
+from server.play.turns import advance_turn, finish_room, turn_data
+from server.play.views import tile_json
+from server.settings import Settings
+from storage import BlobStore, Conflict, Connection, Database, Forbidden, NotFound, credits, database, rooms, steps
+from storage import events as event_log
+from storage.accounts import User
+from storage.events import Event, EventKind
+from storage.rooms import Room, RoomMode, RoomStatus
+from storage.steps import Step, StepStatus
+
+__all__ = [
+    "Studio",
+    "StepRequest",
+    "Progress",
+    "submit",
+    "paint",
+    "commit",
+    "abort",
+    "abort_if_running",
+]
+
+log = logging.getLogger(__name__)
+
+# A player whose step failed near the deadline keeps at least this long to try again.
+_RETRY_GRACE = timedelta(seconds=20)
+
+Progress = Callable[[Step, float, "np.ndarray | None"], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Studio:
+    """What painting a step uses, and nothing else."""
+
+    settings: Settings
+    db: Database
+    blobs: BlobStore
+    tiles: TileCache
+    generator: engine.Generator
+    metrics: Metrics
+
+
+@dataclass(frozen=True)
+class StepRequest:
+    turn_nonce: str
+    prompt: str
+    direction: engine.Direction
+
+    def fingerprint(self, room_id: UUID) -> bytes:
+        """What a replay must repeat exactly to count as the same request."""
+        canonical = json.dumps(
+            [str(room_id), self.turn_nonce, self.prompt, self.direction.value], separators=(",", ":")
+        )
+        return hashlib.sha256(canonical.encode()).digest()
+
+
+# --- check + TX1 ------------------------------------------------------------------------------
+
+
+async def submit(
+    db: Database, settings: Settings, room_id: UUID, user: User, key: str, request: StepRequest
+) -> tuple[Step, list[Event], bool]:
+    """Checks and begins a step; returns (step, events appended, replayed).
+
+    A replayed Idempotency-Key returns the original step and starts nothing, even when the
+    original is racing in another request right now: the unique (user, key) row decides.
+    """
+    fingerprint = request.fingerprint(room_id)
+    async with db.acquire() as conn:
+        original = await _original(conn, user, key, fingerprint)
+        if original is not None:
+            return original, [], True
+        try:
+            async with conn.transaction():
+                step, started = await _check_and_begin(conn, settings, room_id, user, key, request, fingerprint)
+        except Conflict as exc:
+            if exc.code not in ("idempotency_key_reused", "step_in_flight"):
+                raise
+            original = await _original(conn, user, key, fingerprint)
+            if original is None:
+                raise
+            return original, [], True
+    crash_point(settings.crash_at, "after_tx1")
+    return step, [started], False
+
+
+async def _original(conn: Connection, user: User, key: str, fingerprint: bytes) -> Step | None:
+    step = await steps.step_by_key(conn, user.id, key)
+    if step is not None and step.request_hash != fingerprint:
+        raise Conflict("This Idempotency-Key was used for a different request.", code="idempotency_key_reused")
+    return step
+
+
+async def _check_and_begin(
+    conn: Connection,
+    settings: Settings,
+    room_id: UUID,
+    user: User,
+    key: str,
+    request: StepRequest,
+    fingerprint: bytes,
+) -> tuple[Step, Event]:
+    room = await rooms.lock_room(conn, room_id)
+    if room is None:
+        raise NotFound("No such room.")
+    if not await rooms.is_member(conn, room.id, user.id):
+        if room.mode is RoomMode.FOLDED:
+            raise NotFound("No such room.")
+        raise Forbidden("Only players in this room can take steps.", code="not_a_member")
+    if room.status is not RoomStatus.PLAYING:
+        raise Conflict("The room is not playing.", code="room_not_playing")
+    if room.turn.player_id != user.id:
+        raise Forbidden("It is not your turn.", code="not_your_turn")
+    if request.turn_nonce != room.turn.nonce:
+        raise Conflict("That turn is over; reload to see the current one.", code="stale_nonce")
+    if await steps.running_step(conn, room.id) is not None:
+        raise Conflict("A step is already running in this room.", code="step_in_flight")
+    path = [(tile.x, tile.y) for tile in await steps.room_tiles(conn, room.id)]
+    try:
+        cell = engine.target_cell(path, request.direction, room.extent)
+    except engine.CellUnavailable as exc:
+        raise Conflict("That direction has no free cell.", code="cell_unavailable") from exc
+    crash_point(settings.crash_at, "after_check")
+
+    step_id = uuid.uuid4()
+    token = await steps.next_fencing_token(conn)
+    step = await steps.insert_step(
+        conn,
+        step_id=step_id,
+        room_id=room.id,
+        user_id=user.id,
+        idempotency_key=key,
+        request_hash=fingerprint,
+        turn_number=room.turn.number,
+        cell=cell,
+        prompt=request.prompt,
+        direction=request.direction.value,
+        fencing_token=token,
+        seed=int.from_bytes(step_id.bytes[:8], "big") >> 1,
+        cost=settings.step_cost,
+    )
+    if not await steps.acquire_lease(conn, room.id, step.id, token, settings.step_lease_seconds):
+        raise Conflict("A step is already running in this room.", code="step_in_flight")
+    await credits.post_credits(conn, user.id, -step.cost, credits.LedgerKind.STEP_DEBIT, step_id=step.id)
+    started = await event_log.append_event(
+        conn,
+        room.id,
+        EventKind.STEP_STARTED,
+        {
+            "step_id": str(step.id),
+            "player_id": user.id,
+            "turn_number": step.turn_number,
+            "direction": step.direction,
+            "cell": list(step.cell),
+            "prompt": step.prompt,
+            "cost": step.cost,
+        },
+    )
+    return step, started
+
+
+# --- outside any transaction, under the lease --------------------------------------------------
+
+
+async def paint(studio: Studio, step: Step, on_progress: Progress) -> list[Event]:
+    """Paints the step's tile and commits it, or aborts; returns the events appended."""
+    armed = studio.settings.crash_at
+
+    async def progress(fraction: float, preview: np.ndarray | None) -> None:
+        crash_point(armed, "during_generation")
+        await on_progress(step, fraction, preview)
+
+    try:
+        async with keep_lease(studio.db, step, studio.settings.step_lease_seconds):
+            async with studio.db.acquire() as conn:
+                room = await _room(conn, step.room_id)
+            neighbours = await load_neighbours(studio.db, studio.tiles, room.id, step.cell)
+            context = await asyncio.to_thread(engine.build_context, neighbours, step.cell, room.tile_size)
+            started = time.perf_counter()
+            generated = await studio.generator.generate(context, step.prompt, seed=step.seed, on_progress=progress)
+            generator_seconds = time.perf_counter() - started
+            studio.metrics.generator_latency.observe(generator_seconds)
+            tile, score = await asyncio.to_thread(engine.correct_seams, generated, context, room.tile_size)
+            sha256 = await studio.blobs.put(await asyncio.to_thread(engine.encode_png, tile))
+            studio.tiles.remember(sha256, tile)
+            crash_point(armed, "after_blob_write")
+        crash_point(armed, "before_tx2")
+        events = await commit(studio.db, studio.settings, step, sha256, score, int(generator_seconds * 1000))
+    except engine.GeneratorFailure as exc:
+        log.info("step %s: generator failed (%s): %s", step.id, exc.reason, exc)
+        studio.metrics.generator_failures.labels(exc.reason).inc()
+        events = await abort(studio.db, step, exc.reason)
+    except LeaseLost:
+        log.warning("step %s lost its lease", step.id)
+        events = await abort(studio.db, step, "lease_lost")
+    except asyncio.CancelledError:
+        # Shutting down: refund now rather than make the player wait for the lease to expire.
+        studio.metrics.count_outcome(await asyncio.shield(abort(studio.db, step, "shutdown")))
+        raise
+    except Exception:
+        log.exception("step %s failed", step.id)
+        events = await abort(studio.db, step, "internal_error")
+    studio.metrics.count_outcome(events)
+    return events
+
+
+# --- TX2 --------------------------------------------------------------------------------------
+
+
+async def commit(
+    db: Database, settings: Settings, step: Step, sha256: str, seam_score: float, generator_ms: int
+) -> list[Event]:
+    async with db.acquire() as conn, conn.transaction():
+        room = await _locked(conn, step.room_id)
+        if not await steps.hold_lease(conn, room.id, step.fencing_token):
+            raise LeaseLost()
+        if room.status is not RoomStatus.PLAYING:
+            # The host finished the room while we painted; the lease still let us get here.
+            return await abort_if_running(conn, room, step, "room_finished")
+        tile = await steps.insert_tile(
+            conn,
+            room_id=room.id,
+            cell=step.cell,
+            position=room.tile_count,
+            sha256=sha256,
+            step_id=step.id,
+            author_id=step.user_id,
+            prompt=step.prompt,
+            seam_score=seam_score,
+        )
+        crash_point(settings.crash_at, "inside_tx2")
+        tile_count = await rooms.count_tile(conn, room.id)
+        await steps.finish_step(conn, step.id, StepStatus.COMMITTED, seam_score=seam_score, generator_ms=generator_ms)
+        await steps.release_lease(conn, room.id, step.fencing_token)
+        committed = {"step_id": str(step.id), "player_id": step.user_id, "tile": tile_json(tile)}
+        events = [await event_log.append_event(conn, room.id, EventKind.STEP_COMMITTED, committed)]
+        path = [(t.x, t.y) for t in await steps.room_tiles(conn, room.id)]
+        if tile_count >= room.max_steps or engine.frontier(path, room.extent) is None:
+            events.append(await finish_room(conn, room, "complete"))
+        else:
+            events.append(await advance_turn(conn, room, EventKind.TURN_CHANGED))
+        return events
+
+
+async def abort(db: Database, step: Step, reason: str) -> list[Event]:
+    async with db.acquire() as conn, conn.transaction():
+        room = await _locked(conn, step.room_id)
+        return await abort_if_running(conn, room, step, reason)
+
+
+async def abort_if_running(conn: Connection, room: Room, step: Step, reason: str) -> list[Event]:
+    """Aborts and refunds the step if it is still running (the room is locked by the caller);
+    a step that already finished, say by a reaper, is left alone, so a refund happens once."""
+    if not await steps.finish_step(conn, step.id, StepStatus.ABORTED, reason=reason):
+        return []
+    await credits.post_credits(conn, step.user_id, step.cost, credits.LedgerKind.STEP_REFUND, step_id=step.id)
+    await steps.release_lease(conn, room.id, step.fencing_token)
+    data: dict = {"step_id": str(step.id), "player_id": step.user_id, "reason": reason, "refund": step.cost}
+    if room.status is RoomStatus.PLAYING:
+        # The turn stays with the player; the event says so, with the deadline it may extend.
+        turn = room.turn
+        now = await database.now(conn)
+        if turn.deadline is not None and turn.deadline < now + _RETRY_GRACE:
+            turn = rooms.Turn(turn.number, turn.player_id, turn.nonce, now + _RETRY_GRACE)
+            await rooms.set_turn(conn, room.id, turn)
+        data["turn"] = turn_data(turn)
+    return [await event_log.append_event(conn, room.id, EventKind.STEP_ABORTED, data)]
+
+
+async def _room(conn: Connection, room_id: UUID) -> Room:
+    room = await rooms.room_by_id(conn, room_id)
+    if room is None:
+        raise RuntimeError(f"room {room_id} of a running step is gone")
+    return room
+
+
+async def _locked(conn: Connection, room_id: UUID) -> Room:
+    room = await rooms.lock_room(conn, room_id)
+    if room is None:
+        raise RuntimeError(f"room {room_id} of a running step is gone")
+    return room

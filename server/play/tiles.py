@@ -1,0 +1,66 @@
+"""Decoded tiles, kept by content hash: a tile's bytes never change, so neither do its pixels.
+
+Decoding PNGs was a fifth of a step's CPU (bench/steps.py under py-spy); each new tile is a
+neighbour of the next, so most loads are hits. Bounded by bytes, least recently used out first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from uuid import UUID
+
+import numpy as np
+
+import engine
+from storage import BlobStore, Database, steps
+
+__all__ = ["TileCache", "load_neighbours"]
+
+
+class TileCache:
+    def __init__(self, blobs: BlobStore, *, max_bytes: int = 256 * 1024 * 1024) -> None:
+        self.blobs = blobs
+        self.max_bytes = max_bytes
+        self._tiles: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._bytes = 0
+        self.hits = 0
+        self.misses = 0
+
+    def remember(self, sha256: str, tile: np.ndarray) -> None:
+        if sha256 in self._tiles:
+            self._tiles.move_to_end(sha256)
+            return
+        tile = tile.copy() if tile.flags.writeable else tile
+        tile.flags.writeable = False  # shared between steps: nobody may paint on it
+        self._tiles[sha256] = tile
+        self._bytes += tile.nbytes
+        while self._bytes > self.max_bytes and self._tiles:
+            _, evicted = self._tiles.popitem(last=False)
+            self._bytes -= evicted.nbytes
+
+    async def get(self, sha256: str) -> np.ndarray:
+        """The tile's pixels; raises RuntimeError if its blob is missing (a broken invariant)."""
+        tile = self._tiles.get(sha256)
+        if tile is not None:
+            self.hits += 1
+            self._tiles.move_to_end(sha256)
+            return tile
+        self.misses += 1
+        data = await self.blobs.get(sha256)
+        if data is None:
+            raise RuntimeError(f"blob {sha256} is missing")
+        tile = await asyncio.to_thread(engine.decode_png, data)
+        self.remember(sha256, tile)
+        return self._tiles[sha256]
+
+
+async def load_neighbours(
+    db: Database, tiles: TileCache, room_id: UUID, cell: tuple[int, int]
+) -> dict[tuple[int, int], np.ndarray]:
+    """The decoded tiles of the 3 x 3 cells around `cell`: all the context window can touch."""
+    async with db.acquire() as conn:
+        placed = await steps.room_tiles(conn, room_id)
+    near = [t for t in placed if abs(t.x - cell[0]) <= 1 and abs(t.y - cell[1]) <= 1]
+    pixels = await asyncio.gather(*(tiles.get(t.sha256) for t in near))
+    return {(t.x, t.y): tile for t, tile in zip(near, pixels, strict=True)}
