@@ -29,7 +29,7 @@ CREATE TABLE IF NOT EXISTS sessions (
 );
 CREATE INDEX IF NOT EXISTS sessions_user ON sessions (user_id);
 
--- Rooms, turns and steps (DESIGN.md section 4). --------------------------------------------------
+-- Rooms, turns and steps (docs/architecture.md). ------------------------------------------------
 
 -- Fencing tokens for room leases: strictly increasing across every room and instance.
 CREATE SEQUENCE IF NOT EXISTS fencing_tokens;
@@ -154,7 +154,7 @@ CREATE TABLE IF NOT EXISTS room_events (
 );
 
 
--- Operators (DESIGN.md section 7). --------------------------------------------------------------
+-- Operators (README: Operators). -----------------------------------------------------------------
 
 -- One row per admin action, written in the same transaction as its effect.
 CREATE TABLE IF NOT EXISTS admin_audit (

@@ -1,4 +1,4 @@
-// The operators' dashboard (DESIGN.md section 7): live figures from /ws/admin, repairs through
+// The operators' dashboard (README: Operators): live figures from /ws/admin, repairs through
 // /api/admin/, each one with a reason that lands in the audit log. Its sections live in admin/;
 // this module wires them together (each gets what it needs from another as a callback) and starts.
 import { ApiError } from "./api.js";

@@ -1,4 +1,4 @@
-// The HTTP half of the contract (DESIGN.md section 5): JSON in, JSON or an error envelope out.
+// The HTTP half of the contract (/openapi.json): JSON in, JSON or an error envelope out.
 
 export class ApiError extends Error {
   constructor(status, code, message, field) {

@@ -1,4 +1,4 @@
-// One websocket per room tab (DESIGN.md section 6): ordered events, gap filling, reconnects.
+// One websocket per room tab (docs/protocol.md): ordered events, gap filling, reconnects.
 import { api } from "./api.js";
 import { ReconnectingSocket } from "./socket.js";
 

@@ -1,4 +1,4 @@
-// Folds the room's events into its snapshot (DESIGN.md section 6). Pure: no DOM, no network.
+// Folds the room's events into its snapshot (docs/protocol.md). Pure: no DOM, no network.
 
 /** Applies one event to `room` in place; returns what the views need to react to. */
 export function applyEvent(room, { seq, kind, data }) {

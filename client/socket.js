@@ -1,4 +1,4 @@
-// The reconnecting websocket both live feeds share (DESIGN.md sections 6 and 7): one socket at a
+// The reconnecting websocket both live feeds share (docs/protocol.md): one socket at a
 // time, a heartbeat that pings and notices silence, and a retry with backoff after every drop.
 
 /**

@@ -1,4 +1,4 @@
-// Plain-language explanations for the codes and reasons the server sends (DESIGN.md sections 4-5).
+// Plain-language explanations for the codes and reasons the server sends (docs/protocol.md, /openapi.json).
 
 const ABORT_REASONS = {
   refused: "the image service refused the prompt (content policy)",

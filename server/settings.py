@@ -1,4 +1,4 @@
-"""The one typed settings object, read once from the environment (DESIGN.md section 8)."""
+"""The one typed settings object, read once from the environment (README: Configuration)."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     ws_resume_window: int = Field(1000, ge=1)
     # How often the hub compares its rooms' seq with Postgres, to recover lost bus messages.
     bus_resync_seconds: float = Field(2.0, gt=0)
-    # Test suite only: the step boundary at which the process kills itself (server/faults.py).
+    # Test suite only: the step boundary at which the process kills itself (server/play/crash_points.py).
     crash_at: str | None = Field(None, validation_alias=AliasChoices("crash_at", "exquisite_crash_at"))
 
     data_dir: Path = Field(Path(".exquisite"), validation_alias=AliasChoices("data_dir", "exquisite_data_dir"))

@@ -15,10 +15,15 @@ class GatedGenerator:
         self.inner = MockGenerator()
         self.gate = asyncio.Event()
         self.entered = asyncio.Event()
+        self.cancelled = asyncio.Event()
 
     async def generate(self, context, prompt, *, seed, on_progress=None):
         self.entered.set()
-        await self.gate.wait()
+        try:
+            await self.gate.wait()
+        except asyncio.CancelledError:
+            self.cancelled.set()
+            raise
         return await self.inner.generate(context, prompt, seed=seed, on_progress=on_progress)
 
     async def aclose(self) -> None:

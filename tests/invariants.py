@@ -1,4 +1,4 @@
-"""The invariant checker (DESIGN.md section 4): run after every test that touches a database."""
+"""The invariant checker (docs/architecture.md, invariants): run after every test that touches a database."""
 
 from __future__ import annotations
 

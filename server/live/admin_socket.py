@@ -14,6 +14,7 @@ from server.http.errors import error_frame
 from server.http.origin import from_our_origin
 from server.http.sessions import optional_user
 from server.http.validation import services_of
+from server.live.connection import receive_object
 from server.services import Services
 
 __all__ = ["routes", "PERIOD_SECONDS"]
@@ -35,21 +36,14 @@ async def admin_socket(websocket: WebSocket) -> None:
     sender = asyncio.create_task(_send_overviews(websocket, services))
     try:
         while True:
-            if _is_ping(await websocket.receive_text()):
+            message = await receive_object(websocket)
+            if message is not None and message.get("type") == "ping":
                 await websocket.send_text('{"type":"pong"}')
     except WebSocketDisconnect:
         pass
     finally:
         sender.cancel()
         await asyncio.gather(sender, return_exceptions=True)
-
-
-def _is_ping(message: str) -> bool:
-    try:
-        body = json.loads(message)
-    except ValueError:
-        return False
-    return isinstance(body, dict) and body.get("type") == "ping"
 
 
 async def _send_overviews(websocket: WebSocket, services: Services) -> None:

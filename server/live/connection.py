@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+from typing import Any
 from uuid import UUID
 
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
-__all__ = ["Connection", "TOO_SLOW"]
+__all__ = ["Connection", "TOO_SLOW", "receive_object"]
 
 log = logging.getLogger(__name__)
 
@@ -95,3 +97,20 @@ class Connection:
                 await self._writer
         with contextlib.suppress(Exception):
             await self.websocket.close(code)
+
+
+async def receive_object(websocket: WebSocket) -> dict[str, Any] | None:
+    """The next frame from the client as a JSON object; None for anything else (a binary frame,
+    text that is not a JSON object), which the caller answers with an error frame rather than let
+    Starlette's receive_text() fail on it. Raises WebSocketDisconnect when the client is gone."""
+    message = await websocket.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+    text = message.get("text")
+    if text is None:
+        return None
+    try:
+        body = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return body if isinstance(body, dict) else None

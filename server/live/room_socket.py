@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 from uuid import UUID
@@ -15,7 +14,7 @@ from server.http.origin import from_our_origin
 from server.http.sessions import optional_user
 from server.http.steps import StepBody, check_idempotency_key, submit_step
 from server.http.validation import parse_fields, parse_room_id, services_of, whole_number
-from server.live.connection import Connection
+from server.live.connection import Connection, receive_object
 from server.play.access import room_snapshot, visible_room
 from server.play.publisher import frame
 from server.play.views import event_json
@@ -94,13 +93,9 @@ async def _first_frames(services: Services, room_id: UUID, user: User, after: in
 
 async def _read(websocket: WebSocket, connection: Connection, services: Services, user: User, room_id: UUID) -> None:
     while True:
-        raw = await websocket.receive_text()
-        try:
-            message = json.loads(raw)
-            if not isinstance(message, dict):
-                raise ValueError
-        except ValueError:
-            connection.offer(error_frame("malformed_json", "Frames are JSON objects."))
+        message = await receive_object(websocket)
+        if message is None:
+            connection.offer(error_frame("malformed_json", "Frames are JSON objects in text frames."))
             continue
         kind = message.get("type")
         if kind == "ping":

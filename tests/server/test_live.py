@@ -1,4 +1,4 @@
-"""The live room over real websockets on a real uvicorn socket (DESIGN.md section 6)."""
+"""The live room over real websockets on a real uvicorn socket (docs/protocol.md)."""
 
 import asyncio
 import socket
@@ -164,6 +164,19 @@ async def test_step_submit_over_the_socket_answers_like_http(database_url, tmp_p
             assert (await sock.next("error"))["code"] == "unknown_type"
             await sock.ws.send("not json")
             assert (await sock.next("error"))["code"] == "malformed_json"
+
+
+async def test_binary_and_deeply_nested_frames_get_an_error_frame_and_no_trace(database_url, tmp_path, caplog):
+    async with live(database_url, tmp_path) as (server, http):
+        host, _ = await new_player(http)
+        room = await open_room(host)
+        async with room_socket(server, host, room["id"]) as sock:
+            for bad in (b"\x00\x01binary", "[" * 100_000, "[1, 2]"):
+                await sock.ws.send(bad)
+                assert (await sock.next("error"))["code"] == "malformed_json"
+            await sock.send({"type": "ping"})
+            assert (await sock.next("pong"))["type"] == "pong"  # still open and answering
+    assert not [record for record in caplog.records if record.exc_info], "a traceback was logged"
 
 
 async def test_folded_room_frames_carry_nothing_the_receiver_may_not_see(database_url, tmp_path):
