@@ -6,12 +6,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
+from typing_extensions import TypedDict
 
 from storage.database import Connection, returned
 from storage.errors import Conflict
 
 __all__ = [
     "User",
+    "UserJson",
     "insert_user",
     "user_by_id",
     "login_record",
@@ -22,6 +24,16 @@ __all__ = [
 ]
 
 
+class UserJson(TypedDict):
+    """A user as the API shows them (to themselves and to operators)."""
+
+    id: int
+    email: str
+    display_name: str
+    credits: int
+    is_admin: bool
+
+
 @dataclass(frozen=True)
 class User:
     id: int
@@ -30,7 +42,7 @@ class User:
     credits: int
     is_admin: bool
 
-    def public(self) -> dict:
+    def public(self) -> UserJson:
         return {
             "id": self.id,
             "email": self.email,

@@ -5,16 +5,21 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import asyncpg
+from typing_extensions import TypedDict
 
 from storage.database import Connection, returned
 
 __all__ = [
     "AdminRoom",
+    "AdminRoomJson",
     "AuditEntry",
+    "AuditEntryJson",
     "FlightStep",
+    "FlightStepJson",
     "insert_audit",
     "recent_audit",
     "rooms_by_status",
@@ -24,6 +29,17 @@ __all__ = [
     "generator_figures",
     "recent_seam_scores",
 ]
+
+
+class AuditEntryJson(TypedDict):
+    id: int
+    admin_id: int
+    action: str
+    target_type: str
+    target_id: str
+    reason: str
+    detail: dict[str, Any]
+    at: str
 
 
 @dataclass(frozen=True)
@@ -37,8 +53,31 @@ class AuditEntry:
     detail: dict
     at: datetime
 
-    def public(self) -> dict:
-        return {**self.__dict__, "detail": self.detail, "at": self.at.isoformat()}
+    def public(self) -> AuditEntryJson:
+        return {
+            "id": self.id,
+            "admin_id": self.admin_id,
+            "action": self.action,
+            "target_type": self.target_type,
+            "target_id": self.target_id,
+            "reason": self.reason,
+            "detail": self.detail,
+            "at": self.at.isoformat(),
+        }
+
+
+class AdminRoomJson(TypedDict):
+    id: str
+    name: str
+    mode: str
+    status: str
+    host_id: int
+    tile_count: int
+    max_steps: int
+    seq: int
+    created_at: str
+    member_count: int
+    running_step: str | None
 
 
 @dataclass(frozen=True)
@@ -55,13 +94,29 @@ class AdminRoom:
     member_count: int
     running_step: UUID | None
 
-    def public(self) -> dict:
+    def public(self) -> AdminRoomJson:
         return {
-            **self.__dict__,
             "id": str(self.id),
+            "name": self.name,
+            "mode": self.mode,
+            "status": self.status,
+            "host_id": self.host_id,
+            "tile_count": self.tile_count,
+            "max_steps": self.max_steps,
+            "seq": self.seq,
             "created_at": self.created_at.isoformat(),
+            "member_count": self.member_count,
             "running_step": None if self.running_step is None else str(self.running_step),
         }
+
+
+class FlightStepJson(TypedDict):
+    id: str
+    room_id: str
+    user_id: int
+    age_seconds: float
+    lease_expires_in: float | None
+    stuck: bool
 
 
 @dataclass(frozen=True)
@@ -76,7 +131,7 @@ class FlightStep:
     def stuck(self) -> bool:
         return self.lease_expires_in is None or self.lease_expires_in <= 0
 
-    def public(self) -> dict:
+    def public(self) -> FlightStepJson:
         return {
             "id": str(self.id),
             "room_id": str(self.room_id),

@@ -3,15 +3,27 @@ in the same transaction as its effect."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Annotated, Any
 
-from pydantic import Field, field_validator
+from pydantic import Field
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from server.http.answers import AdminRooms, AdminSteps, AuditLog, AuditReply, CreditsReply, Overview
+from server.http.documented import Answer, Endpoint, documented
 from server.http.sessions import current_user
-from server.http.validation import Body, Text, parse_room_id, parse_uuid, read_json, services_of, whole_number
+from server.http.validation import (
+    Body,
+    NotEqual,
+    Trimmed,
+    parse_room_id,
+    parse_uuid,
+    read_json,
+    services_of,
+    whole_number,
+)
 from server.play.access import locked_room
 from server.play.step import abort_if_running
 from server.play.turns import finish_room
@@ -24,26 +36,44 @@ __all__ = ["routes", "require_admin", "overview"]
 
 
 class Reason(Body):
-    reason: Text
-
-    @field_validator("reason")
-    @classmethod
-    def _check_reason(cls, value: str) -> str:
-        value = value.strip()
-        if not 1 <= len(value) <= 500:
-            raise ValueError("must be 1 to 500 characters")
-        return value
+    reason: Annotated[
+        Trimmed, Field(min_length=1, max_length=500, description="Why, for the audit trail; trimmed, then measured.")
+    ]
 
 
 class CreditChange(Reason):
-    delta: int = Field(ge=-100_000, le=100_000)
+    delta: Annotated[int, Field(ge=-100_000, le=100_000), NotEqual(0)]
 
-    @field_validator("delta")
-    @classmethod
-    def _check_delta(cls, value: int) -> int:
-        if value == 0:
-            raise ValueError("must not be 0")
-        return value
+
+STATUS = {"name": "status", "in": "query", "schema": {"type": "string", "enum": [str(s) for s in RoomStatus]}}
+STUCK_VALUES = ("true", "false", "1", "0")
+STUCK = {"name": "stuck", "in": "query", "schema": {"type": "string", "enum": list(STUCK_VALUES)}}
+
+
+def _read(operation_id: str, summary: str, shape: Any, *query: dict[str, Any]) -> Callable[[Endpoint], Endpoint]:
+    return documented(
+        operation_id,
+        summary,
+        tag="admin",
+        auth="signed_in",
+        query=query,
+        answers={200: Answer("The figures.", shape)},
+        errors=(403, 422, 429),
+    )
+
+
+def _repair(
+    operation_id: str, summary: str, body: type[Reason], error: int, shape: Any = AuditReply
+) -> Callable[[Endpoint], Endpoint]:
+    return documented(
+        operation_id,
+        summary,
+        tag="admin",
+        auth="signed_in",
+        body=body,
+        answers={200: Answer("Done; the audit row written with it.", shape)},
+        errors=(403, 404, 429, error),
+    )
 
 
 async def require_admin(services: Services, conn: HTTPConnection) -> User:
@@ -61,6 +91,7 @@ def _user_id(raw: str) -> int:
         raise NotFound("No such user.") from None
 
 
+@_read("adminRooms", "Rooms, optionally of one status.", AdminRooms, STATUS)
 async def list_rooms(request: Request) -> Response:
     services = services_of(request)
     await require_admin(services, request)
@@ -69,21 +100,23 @@ async def list_rooms(request: Request) -> Response:
         raise InvalidField("status", "must be lobby, playing or finished")
     async with services.db.acquire() as conn:
         listed = await admin.list_rooms(conn, status)
-    return JSONResponse({"rooms": [room.public() for room in listed]})
+    return JSONResponse(AdminRooms(rooms=[room.public() for room in listed]))
 
 
+@_read("adminSteps", "Running steps; `stuck` keeps those whose lease ran out.", AdminSteps, STUCK)
 async def list_steps(request: Request) -> Response:
     services = services_of(request)
     await require_admin(services, request)
     stuck = request.query_params.get("stuck", "false")
-    if stuck not in ("true", "false", "1", "0"):
+    if stuck not in STUCK_VALUES:
         raise InvalidField("stuck", "must be true or false")
     stuck_only = stuck in ("true", "1")
     async with services.db.acquire() as conn:
         flying = await admin.steps_in_flight(conn)
-    return JSONResponse({"steps": [s.public() for s in flying if s.stuck or not stuck_only]})
+    return JSONResponse(AdminSteps(steps=[s.public() for s in flying if s.stuck or not stuck_only]))
 
 
+@_repair("adminAbortStep", "Abort a running step and refund it.", Reason, 409)
 async def abort_step(request: Request) -> Response:
     services = services_of(request)
     operator = await require_admin(services, request)
@@ -108,9 +141,10 @@ async def abort_step(request: Request) -> Response:
                 detail={"room_id": str(room.id), "refund": step.cost},
             )
     await services.publisher.publish_events(room.id, events)
-    return JSONResponse({"audit": entry.public()})
+    return JSONResponse(AuditReply(audit=entry.public()))
 
 
+@_repair("adminReleaseLease", "Release a room's lease, aborting and refunding the step that held it.", Reason, 409)
 async def release_lease(request: Request) -> Response:
     """Releases a room's lease; the step that held it is aborted and refunded with it, since a
     running step without a lease would be a second source of truth about the room."""
@@ -135,9 +169,16 @@ async def release_lease(request: Request) -> Response:
                 detail={"step_id": str(step.id)},
             )
     await services.publisher.publish_events(room.id, events)
-    return JSONResponse({"audit": entry.public()})
+    return JSONResponse(AuditReply(audit=entry.public()))
 
 
+@_repair(
+    "adminCredits",
+    "Grant (delta > 0) or revoke (delta < 0) credits through the ledger.",
+    CreditChange,
+    402,
+    CreditsReply,
+)
 async def change_credits(request: Request) -> Response:
     services = services_of(request)
     operator = await require_admin(services, request)
@@ -158,9 +199,10 @@ async def change_credits(request: Request) -> Response:
                 reason=body.reason,
                 detail={"delta": body.delta, "balance": balance},
             )
-    return JSONResponse({"credits": balance, "audit": entry.public()})
+    return JSONResponse(CreditsReply(credits=balance, audit=entry.public()))
 
 
+@_repair("adminDisableUser", "Disable a user and revoke their sessions.", Reason, 409)
 async def disable_user(request: Request) -> Response:
     services = services_of(request)
     operator = await require_admin(services, request)
@@ -182,9 +224,10 @@ async def disable_user(request: Request) -> Response:
                 reason=body.reason,
                 detail={"sessions_revoked": revoked},
             )
-    return JSONResponse({"audit": entry.public()})
+    return JSONResponse(AuditReply(audit=entry.public()))
 
 
+@_repair("adminFinishRoom", "Finish a playing room.", Reason, 409)
 async def finish_playing_room(request: Request) -> Response:
     services = services_of(request)
     operator = await require_admin(services, request)
@@ -205,18 +248,19 @@ async def finish_playing_room(request: Request) -> Response:
                 reason=body.reason,
             )
     await services.publisher.publish_events(room.id, [event])
-    return JSONResponse({"audit": entry.public()})
+    return JSONResponse(AuditReply(audit=entry.public()))
 
 
+@_read("adminAudit", "The newest audit entries.", AuditLog)
 async def audit_log(request: Request) -> Response:
     services = services_of(request)
     await require_admin(services, request)
     async with services.db.acquire() as conn:
         entries = await admin.recent_audit(conn, 100)
-    return JSONResponse({"audit": [e.public() for e in entries]})
+    return JSONResponse(AuditLog(audit=[e.public() for e in entries]))
 
 
-async def overview(services: Services) -> dict[str, Any]:
+async def overview(services: Services) -> Overview:
     """The dashboard's figures: the database's for the whole service, the hub's for this instance."""
     async with services.db.acquire() as conn:
         flying = await admin.steps_in_flight(conn)
@@ -233,6 +277,7 @@ async def overview(services: Services) -> dict[str, Any]:
         }
 
 
+@_read("adminOverview", "The dashboard's figures (also sent on /ws/admin).", Overview)
 async def get_overview(request: Request) -> Response:
     services = services_of(request)
     await require_admin(services, request)

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
-from pydantic import field_validator
+from pydantic import AfterValidator, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from server.http.sessions import current_user, end_session, optional_user, start_session
-from server.http.validation import Body, Text, read_json, services_of
+from server.http.answers import SessionReply, UserReply
+from server.http.documented import Answer, documented
+from server.http.sessions import SESSION_COOKIE, current_user, end_session, optional_user, start_session
+from server.http.validation import Body, PrintableLine, Text, read_json, services_of
 from server.services import Services
 from storage import Forbidden, NotSignedIn, accounts, credits
+from storage.accounts import UserJson
 
 __all__ = ["routes"]
 
@@ -20,50 +24,37 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def _email(value: str) -> str:
-    value = value.strip().lower()
-    if len(value) > 254:
-        raise ValueError("must be at most 254 characters")
     if not _EMAIL.match(value):
         raise ValueError("must be an email address")
     return value
 
 
+def _normal_email(value: str) -> str:
+    return value.strip().lower()
+
+
+# Trimmed and lowercased before it is measured and matched; the schema says `format: email`.
+Email = Annotated[
+    Text,
+    AfterValidator(_normal_email),
+    Field(max_length=254),
+    AfterValidator(_email),
+    Field(json_schema_extra={"format": "email"}, description="Trimmed and lowercased, then measured."),
+]
+Password = Annotated[Text, Field(max_length=1024)]
+
+
 class Credentials(Body):
-    email: Text
-    password: Text
-
-    @field_validator("email")
-    @classmethod
-    def _check_email(cls, value: str) -> str:
-        return _email(value)
-
-    @field_validator("password")
-    @classmethod
-    def _check_password(cls, value: str) -> str:
-        if len(value) > 1024:
-            raise ValueError("must be at most 1024 characters")
-        return value
+    email: Email
+    password: Password
 
 
 class Signup(Credentials):
-    display_name: Text
+    password: Annotated[Password, Field(min_length=10)]
+    display_name: Annotated[PrintableLine, Field(min_length=1, max_length=40)]
 
-    @field_validator("password")
-    @classmethod
-    def _check_new_password(cls, value: str) -> str:
-        if len(value) < 10:
-            raise ValueError("must be at least 10 characters")
-        return value
 
-    @field_validator("display_name")
-    @classmethod
-    def _check_display_name(cls, value: str) -> str:
-        value = value.strip()
-        if not 1 <= len(value) <= 40:
-            raise ValueError("must be 1 to 40 characters")
-        if not value.isprintable():
-            raise ValueError("must be printable characters")
-        return value
+SESSION_SET = {"Set-Cookie": {"description": f"`{SESSION_COOKIE}`: the new session.", "schema": {"type": "string"}}}
 
 
 def _count_attempt(services: Services, request: Request, email: str) -> None:
@@ -74,6 +65,15 @@ def _count_attempt(services: Services, request: Request, email: str) -> None:
     services.limits.auth_by_email.check(email)
 
 
+@documented(
+    "signup",
+    "Create an account, grant the signup credits and sign in.",
+    tag="auth",
+    auth="public",
+    body=Signup,
+    answers={201: Answer("The new user; the response sets the session cookie.", UserReply, headers=SESSION_SET)},
+    errors=(403, 409, 429),
+)
 async def signup(request: Request) -> Response:
     services = services_of(request)
     body = await read_json(request, Signup)
@@ -91,11 +91,20 @@ async def signup(request: Request) -> Response:
         created = await accounts.user_by_id(conn, user.id)
     if created is None:
         raise RuntimeError("a user vanished in the transaction that made them")
-    response = JSONResponse({"user": created.public()}, 201)
+    response = JSONResponse(UserReply(user=created.public()), 201)
     await start_session(services, response, created.id)
     return response
 
 
+@documented(
+    "login",
+    "Sign in with email and password (`403 account_disabled` for a disabled user).",
+    tag="auth",
+    auth="public",
+    body=Credentials,
+    answers={200: Answer("The user; the response sets a new session cookie.", UserReply, headers=SESSION_SET)},
+    errors=(401, 403, 429),
+)
 async def login(request: Request) -> Response:
     services = services_of(request)
     body = await read_json(request, Credentials)
@@ -108,26 +117,42 @@ async def login(request: Request) -> Response:
         raise NotSignedIn("Wrong email or password.", code="invalid_credentials")
     if disabled:
         raise Forbidden("This account is disabled.", code="account_disabled")
-    response = JSONResponse({"user": user.public()})
+    response = JSONResponse(UserReply(user=user.public()))
     await start_session(services, response, user.id)
     return response
 
 
+@documented(
+    "logout",
+    "Revoke this session and clear its cookie.",
+    tag="auth",
+    auth="optional",
+    answers={204: Answer("Signed out (also when no session was sent).", media_type=None, headers=SESSION_SET)},
+    errors=(403,),
+)
 async def logout(request: Request) -> Response:
     response = Response(status_code=204)
     await end_session(services_of(request), request, response)
     return response
 
 
+@documented("me", "Who am I.", tag="auth", auth="signed_in", answers={200: Answer("The signed-in user.", UserJson)})
 async def me(request: Request) -> Response:
     user = await current_user(services_of(request), request)
     return JSONResponse(user.public())
 
 
+@documented(
+    "session",
+    "Who is signed in, if anyone: `user` is null rather than a 401.",
+    tag="auth",
+    auth="optional",
+    answers={200: Answer("The session's user, or null.", SessionReply)},
+)
 async def session(request: Request) -> Response:
     """Who is signed in, without a 401 when nobody is: what a page asks when it loads."""
     user = await optional_user(services_of(request), request)
-    return JSONResponse({"user": user.public() if user else None})
+    return JSONResponse(SessionReply(user=user.public() if user else None))
 
 
 routes = [

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from server.http.answers import CheckName, CheckState, Liveness, Readiness
+from server.http.documented import Answer, documented
 from server.http.validation import services_of
 from storage import admin
 
@@ -18,14 +21,29 @@ __all__ = ["routes"]
 log = logging.getLogger(__name__)
 
 
+@documented("healthz", "Liveness.", tag="operations", auth="public", answers={200: Answer("Alive.", Liveness)})
 async def healthz(request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
+    return JSONResponse(Liveness(status="ok"))
 
 
+@documented(
+    "readyz",
+    "Readiness: the database, bus and blob store answer.",
+    tag="operations",
+    auth="public",
+    answers={
+        200: Answer("Ready.", Readiness),
+        503: Answer("Not ready; `checks` says which part is down.", Readiness),
+    },
+)
 async def readyz(request: Request) -> Response:
     services = services_of(request)
-    checks = {"database": services.db.ping, "bus": services.bus.check, "blobs": services.blobs.check}
-    results = {}
+    checks: dict[CheckName, Callable[[], Awaitable[object]]] = {
+        "database": services.db.ping,
+        "bus": services.bus.check,
+        "blobs": services.blobs.check,
+    }
+    results: dict[CheckName, CheckState] = {}
     for name, check in checks.items():
         try:
             await asyncio.wait_for(check(), timeout=3)
@@ -34,9 +52,13 @@ async def readyz(request: Request) -> Response:
             log.warning("readiness check %s failed: %r", name, exc)
             results[name] = "down"
     ready = all(state == "ok" for state in results.values())
-    return JSONResponse({"status": "ok" if ready else "unavailable", "checks": results}, 200 if ready else 503)
+    return JSONResponse(Readiness(status="ok" if ready else "unavailable", checks=results), 200 if ready else 503)
 
 
+PROMETHEUS_TEXT = Answer("Prometheus text format.", media_type="text/plain")
+
+
+@documented("metrics", "Prometheus metrics.", tag="operations", auth="public", answers={200: PROMETHEUS_TEXT})
 async def metrics(request: Request) -> Response:
     services = services_of(request)
     figures = services.metrics

@@ -1,4 +1,9 @@
-"""`GET /openapi.json`: an OpenAPI 3.1 description of the JSON API (DESIGN.md section 5).
+"""`GET /openapi.json`: an OpenAPI 3.1 description of the JSON API (DESIGN.md section 5), generated.
+
+Each route declares its operation with `@documented(...)` (server/http/documented.py); this
+module walks the routes and writes the document. The JSON Schemas come from pydantic: request
+bodies and queries from the models that validate them, answers from the TypedDicts the routes
+build (server/play/shapes.py, server/http/answers.py), so a limit or a field exists in one place.
 
 The websocket (`/ws/rooms/{room_id}`, DESIGN.md section 6) has no OpenAPI form; the description
 points at it; so does the admin dashboard's `/ws/admin`.
@@ -6,25 +11,24 @@ points at it; so does the admin dashboard's `/ws/admin`.
 
 from __future__ import annotations
 
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
+import functools
+import json
+import re
+from collections.abc import Iterator, Sequence
+from typing import Any
 
-from server.http._openapi_schemas import (
-    DIRECTIONS,
-    IDEMPOTENCY_KEY_PATTERN,
-    SCHEMAS,
-    SHA256,
-    UUID,
-    enum,
-    nullable,
-    obj,
-    ref,
-)
+from pydantic import BaseModel, TypeAdapter
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, JsonSchemaValue
+from pydantic_core import core_schema
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from server.http import admin, auth, health, pictures, rooms, steps
+from server.http.answers import ErrorEnvelope
+from server.http.documented import Answer, Operation, documented, operation_of
 from server.http.sessions import SESSION_COOKIE
-from server.http.steps import MAX_KEY_LENGTH
 from server.http.validation import MAX_BODY_BYTES
-from storage.rooms import RoomStatus
 
 __all__ = ["routes", "build_spec"]
 
@@ -38,7 +42,7 @@ public origin, or get `403 bad_origin`. Request bodies are JSON objects of at mo
 Live updates come over the websocket `GET /ws/rooms/{{room_id}}?after=SEQ` (snapshot, events,
 presence, progress), which OpenAPI does not describe."""
 
-_ERRORS = {
+ERRORS = {
     400: "Malformed: the body is not a JSON object (`malformed_json`), or `missing_idempotency_key`.",
     401: "Not signed in (`not_signed_in`), or wrong email or password (`invalid_credentials`).",
     402: "Not enough credits (`insufficient_credits`).",
@@ -50,405 +54,182 @@ _ERRORS = {
     429: "Rate limited (`rate_limited`); `Retry-After` says when to try again.",
     500: "Something broke on our side (`internal`, with a `request_id` for the log).",
 }
-_BODY_ERRORS = (400, 413, 422)
-_SIGNED_IN = [{"session": []}]
-_SIGNED_IN_OR_NOT = [{"session": []}, {}]
-_PUBLIC: list = []
-
-
-def _json(description: str, schema: dict, headers: dict | None = None) -> dict:
-    response = {"description": description, "content": {"application/json": {"schema": schema}}}
-    if headers:
-        response["headers"] = headers
-    return response
-
-
-def _png(description: str) -> dict:
-    return {"description": description, "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}}
-
-
-def _errors(*statuses: int) -> dict:
-    responses = {}
-    for status in sorted({*statuses, 500}):
-        headers = {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}} if status == 429 else None
-        responses[str(status)] = _json(_ERRORS[status], ref("Error"), headers)
-    return responses
-
-
-def _operation(
-    operation_id: str,
-    summary: str,
-    responses: dict,
-    *,
-    security: list,
-    errors: tuple[int, ...] = (),
-    body: str | None = None,
-    parameters: tuple = (),
-    tag: str,
-) -> dict:
-    if security is _SIGNED_IN:
-        errors = (*errors, 401)
-    if body is not None:
-        errors = (*errors, *_BODY_ERRORS)
-    operation = {
-        "operationId": operation_id,
-        "summary": summary,
-        "tags": [tag],
-        "security": security,
-        "responses": {**responses, **_errors(*errors)},
-    }
-    if parameters:
-        operation["parameters"] = list(parameters)
-    if body is not None:
-        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(body)}}}
-    return operation
-
-
-def _path_id(name: str, what: str) -> dict:
-    return {"name": name, "in": "path", "required": True, "description": what, "schema": UUID}
-
-
-ROOM_ID = _path_id("room_id", "The room's id.")
-STEP_ID = _path_id("step_id", "The step's id.")
-IDEMPOTENCY_KEY = {
-    "name": "Idempotency-Key",
-    "in": "header",
-    "required": True,
-    "description": f"Chosen by the client per step, 1 to {MAX_KEY_LENGTH} printable ASCII characters; "
-    "a replay returns the original step (`409 idempotency_key_reused` with a different body).",
-    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": IDEMPOTENCY_KEY_PATTERN},
+BODY_ERRORS = (400, 413, 422)
+SECURITY: dict[str, list[dict[str, list[str]]]] = {
+    "signed_in": [{"session": []}],
+    "optional": [{"session": []}, {}],
+    "public": [],
 }
-SESSION_SET = {"Set-Cookie": {"description": f"`{SESSION_COOKIE}`: the new session.", "schema": {"type": "string"}}}
-ETAG = {"ETag": {"schema": {"type": "string"}}}
-NOT_MODIFIED = {"304": {"description": "Unchanged since the `If-None-Match` ETag.", "headers": ETAG}}
+UUID = {"type": "string", "format": "uuid"}
+# The path parameters of every route, by name.
+PATH_PARAMETERS: dict[str, dict[str, Any]] = {
+    "room_id": {"description": "The room's id.", "schema": UUID},
+    "step_id": {"description": "The step's id.", "schema": UUID},
+    "user_id": {"schema": {"type": "integer", "minimum": 0}},
+    "sha256": {"schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"}},
+}
+REF = "#/components/schemas/{model}"
+_PATH_NAME = re.compile(r"\{(\w+)")  # `{room_id}`, or `{room_id:uuid}` with a convertor
+RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}}
 
 
-def _user(description: str, status: str) -> dict:
-    return {status: _json(description, obj({"user": ref("User")}), SESSION_SET)}
+class _Schemas(GenerateJsonSchema):
+    """pydantic's JSON Schema, terser: no title per property or per TypedDict, and the shapes'
+    `Json` suffix (`TileJson`) left out of their names in the document (`Tile`)."""
+
+    def field_title_should_be_set(self, schema: Any) -> bool:
+        return False
+
+    def typed_dict_schema(self, schema: core_schema.TypedDictSchema) -> JsonSchemaValue:
+        body = super().typed_dict_schema(schema)
+        body.pop("title", None)
+        return body
+
+    def normalize_name(self, name: str) -> str:
+        return super().normalize_name(name).removesuffix("Json")
 
 
-def _room(description: str, status: str = "200") -> dict:
-    return {status: _json(description, obj({"room": ref("Room")}))}
+def _documented_routes() -> Iterator[tuple[str, str, Operation]]:
+    """(path, method, operation) of every documented route; an undocumented one is a mistake."""
+    modules: list[Sequence[BaseRoute]] = [
+        auth.routes,
+        rooms.routes,
+        pictures.routes,
+        steps.routes,
+        health.routes,
+        routes,
+        admin.routes,
+    ]
+    for route in (route for module in modules for route in module):
+        if not isinstance(route, Route):
+            continue
+        operation = operation_of(route.endpoint)
+        if operation is None:
+            raise RuntimeError(f"{route.path} has no @documented(...)")
+        for method in sorted((route.methods or set()) - {"HEAD"}):
+            yield operation.path or route.path, method.lower(), operation
 
 
-def _step(description: str, status: str) -> dict:
-    return {status: _json(description, obj({"step": ref("Step")}))}
+# (operation id, "body" or a status) names each type the document describes.
+SchemaKey = tuple[str, str]
+ERROR_KEY: SchemaKey = ("", "error")
 
 
-def _auth_paths() -> dict:
-    return {
-        "/api/auth/signup": {
-            "post": _operation(
-                "signup",
-                "Create an account, grant the signup credits and sign in.",
-                _user("The new user; the response sets the session cookie.", "201"),
-                security=_PUBLIC,
-                errors=(403, 409, 429),
-                body="Signup",
-                tag="auth",
-            )
-        },
-        "/api/auth/login": {
-            "post": _operation(
-                "login",
-                "Sign in with email and password (`403 account_disabled` for a disabled user).",
-                _user("The user; the response sets a new session cookie.", "200"),
-                security=_PUBLIC,
-                errors=(401, 403, 429),
-                body="Login",
-                tag="auth",
-            )
-        },
-        "/api/auth/logout": {
-            "post": _operation(
-                "logout",
-                "Revoke this session and clear its cookie.",
-                {"204": {"description": "Signed out (also when no session was sent).", "headers": SESSION_SET}},
-                security=_SIGNED_IN_OR_NOT,
-                errors=(403,),
-                tag="auth",
-            )
-        },
-        "/api/me": {
-            "get": _operation(
-                "me",
-                "Who am I.",
-                {"200": _json("The signed-in user.", ref("User"))},
-                security=_SIGNED_IN,
-                tag="auth",
-            )
-        },
-        "/api/session": {
-            "get": _operation(
-                "session",
-                "Who is signed in, if anyone: `user` is null rather than a 401.",
-                {"200": _json("The session's user, or null.", obj({"user": nullable(ref("User"))}))},
-                security=_SIGNED_IN_OR_NOT,
-                tag="auth",
-            )
-        },
+def _types(operations: list[Operation]) -> dict[SchemaKey, tuple[JsonSchemaMode, Any]]:
+    """Bodies as the models validate them, answers as the routes build them."""
+    types: dict[SchemaKey, tuple[JsonSchemaMode, Any]] = {ERROR_KEY: ("serialization", ErrorEnvelope)}
+    for operation in operations:
+        if operation.body is not None:
+            types[operation.operation_id, "body"] = ("validation", operation.body)
+        for status, answer in operation.answers.items():
+            if answer.shape is not None:
+                types[operation.operation_id, str(status)] = ("serialization", answer.shape)
+    return types
+
+
+def _components(operations: list[Operation]) -> tuple[dict[SchemaKey, JsonSchemaValue], dict[str, Any]]:
+    """Each type's schema (a `$ref` for models and TypedDicts), and the named schemas."""
+    inputs = [(key, mode, TypeAdapter(shape)) for key, (mode, shape) in _types(operations).items()]
+    schemas, top = TypeAdapter.json_schemas(inputs, ref_template=REF, schema_generator=_Schemas)
+    return {key: schema for (key, _), schema in schemas.items()}, dict(sorted(top.get("$defs", {}).items()))
+
+
+def _query(query: type[BaseModel] | tuple[Any, ...]) -> list[dict[str, Any]]:
+    if not isinstance(query, type):
+        return [dict(parameter) for parameter in query]
+    schema = query.model_json_schema(ref_template=REF, schema_generator=_Schemas)
+    if "$defs" in schema:
+        raise RuntimeError(f"{query.__name__}: a query's fields must be plain values, not objects")
+    parameters = []
+    for name, field in schema["properties"].items():
+        parameter = {"name": name, "in": "query", "required": name in schema.get("required", ())}
+        if "description" in field:
+            parameter["description"] = field.pop("description")
+        parameters.append({**parameter, "schema": field})
+    return parameters
+
+
+def _parameters(path: str, operation: Operation) -> list[dict[str, Any]]:
+    in_path = [
+        {"name": name, "in": "path", "required": True, **PATH_PARAMETERS[name]} for name in _PATH_NAME.findall(path)
+    ]
+    return in_path + _query(operation.query) + [dict(header) for header in operation.headers]
+
+
+def _answer(answer: Answer, schema: JsonSchemaValue | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"description": answer.description}
+    if answer.media_type == "application/json":
+        if schema is None:
+            raise RuntimeError(f"the JSON answer {answer.description!r} has no shape")
+        body["content"] = {answer.media_type: {"schema": schema}}
+    elif answer.media_type is not None:
+        binary = {"format": "binary"} if answer.media_type.startswith("image/") else {}
+        body["content"] = {answer.media_type: {"schema": {"type": "string", **binary}}}
+    if answer.headers:
+        body["headers"] = {name: dict(header) for name, header in answer.headers.items()}
+    return body
+
+
+def _operation(path: str, operation: Operation, schemas: dict[SchemaKey, JsonSchemaValue]) -> dict[str, Any]:
+    answers = {
+        str(status): _answer(answer, schemas.get((operation.operation_id, str(status))))
+        for status, answer in operation.answers.items()
     }
-
-
-def _room_paths() -> dict:
-    rooms = obj({"rooms": {"type": "array", "items": ref("RoomSummary")}})
-    events = obj({"events": {"type": "array", "items": ref("Event")}, "seq": {"type": "integer", "minimum": 0}})
-    after = {
-        "name": "after",
-        "in": "query",
-        "required": False,
-        "description": "Only events with a greater seq.",
-        "schema": {"type": "integer", "minimum": 0, "maximum": 10**18 - 1, "default": 0},
+    errors = {*operation.errors, 500}
+    if operation.auth == "signed_in":
+        errors.add(401)
+    if operation.body is not None:
+        errors.update(BODY_ERRORS)
+    for status in sorted(errors):
+        refusal = Answer(ERRORS[status], headers=RETRY_AFTER if status == 429 else {})
+        answers[str(status)] = _answer(refusal, schemas[ERROR_KEY])
+    body: dict[str, Any] = {
+        "operationId": operation.operation_id,
+        "summary": operation.summary,
+        "tags": [operation.tag],
+        "security": SECURITY[operation.auth],
+        "responses": answers,
     }
-    direction = {"name": "direction", "in": "query", "required": True, "schema": {"type": "string", "enum": DIRECTIONS}}
-    host_only = dict(security=_SIGNED_IN, errors=(403, 404, 409), parameters=(ROOM_ID,), tag="rooms")
-    return {
-        "/api/rooms": {
-            "post": _operation(
-                "createRoom",
-                "Create a room; the creator is its host and member 0.",
-                _room("The new room's snapshot.", "201"),
-                security=_SIGNED_IN,
-                errors=(403,),
-                body="CreateRoom",
-                tag="rooms",
-            ),
-            "get": _operation(
-                "listRooms",
-                "The rooms I am in, then open rooms to watch.",
-                {"200": _json("Room summaries.", rooms)},
-                security=_SIGNED_IN,
-                tag="rooms",
-            ),
-        },
-        "/api/rooms/{room_id}": {
-            "get": _operation(
-                "getRoom",
-                "A room's snapshot, as this user may see it (finished rooms are public).",
-                {"200": _json("The snapshot.", ref("Room"))},
-                security=_SIGNED_IN_OR_NOT,
-                errors=(401, 404),
-                parameters=(ROOM_ID,),
-                tag="rooms",
-            )
-        },
-        "/api/rooms/{room_id}/join": {
-            "post": _operation(
-                "joinRoom",
-                "Join with the invite code; appended to the turn order.",
-                _room("The room, now with this user as a member."),
-                security=_SIGNED_IN,
-                errors=(403, 404, 409),
-                body="Join",
-                parameters=(ROOM_ID,),
-                tag="rooms",
-            )
-        },
-        "/api/rooms/{room_id}/start": {
-            "post": _operation("startRoom", "Host only: lobby to playing.", _room("The started room."), **host_only)
-        },
-        "/api/rooms/{room_id}/finish": {
-            "post": _operation(
-                "finishRoom", "Host only: playing to finished.", _room("The finished room."), **host_only
-            )
-        },
-        "/api/rooms/{room_id}/events": {
-            "get": _operation(
-                "roomEvents",
-                "The room's events after a seq, oldest first.",
-                {"200": _json("Events and the room's seq.", events)},
-                security=_SIGNED_IN_OR_NOT,
-                errors=(401, 404, 422),
-                parameters=(ROOM_ID, after),
-                tag="rooms",
-            )
-        },
-        "/api/rooms/{room_id}/canvas.png": {
-            "get": _operation(
-                "canvas",
-                "The composite canvas (a folded room only once finished: `403 not_revealed`).",
-                {"200": {**_png("The canvas."), "headers": ETAG}, **NOT_MODIFIED},
-                security=_SIGNED_IN_OR_NOT,
-                errors=(401, 403, 404),
-                parameters=(ROOM_ID,),
-                tag="pictures",
-            )
-        },
-        "/api/rooms/{room_id}/context.png": {
-            "get": _operation(
-                "context",
-                "The context window the generator would see; only for the player whose turn it is.",
-                {"200": _png("The 2T x 2T context, transparent where it will be painted.")},
-                security=_SIGNED_IN,
-                errors=(403, 404, 409, 422),
-                parameters=(ROOM_ID, direction),
-                tag="pictures",
-            )
-        },
-    }
+    parameters = _parameters(path, operation)
+    if parameters:
+        body["parameters"] = parameters
+    if operation.body is not None:
+        schema = schemas[operation.operation_id, "body"]
+        body["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
+    return body
 
 
-def _step_paths() -> dict:
-    return {
-        "/api/rooms/{room_id}/steps": {
-            "post": _operation(
-                "submitStep",
-                "Paint the next tile on your turn; the step runs in the background.",
-                {
-                    **_step("The step, started.", "202"),
-                    **_step("A replay of the same Idempotency-Key: the original step.", "200"),
-                },
-                security=_SIGNED_IN,
-                errors=(402, 403, 404, 409, 429),
-                body="SubmitStep",
-                parameters=(ROOM_ID, IDEMPOTENCY_KEY),
-                tag="steps",
-            )
-        },
-        "/api/rooms/{room_id}/steps/{step_id}": {
-            "get": _operation(
-                "getStep",
-                "A step's status: running, committed (with its tile) or aborted (with a reason).",
-                {"200": _json("The step.", ref("Step"))},
-                security=_SIGNED_IN_OR_NOT,
-                errors=(401, 404),
-                parameters=(ROOM_ID, STEP_ID),
-                tag="steps",
-            )
-        },
-    }
-
-
-def _public_paths() -> dict:
-    sha256 = {"name": "sha256", "in": "path", "required": True, "schema": {"type": "string", "pattern": SHA256}}
-    text = {"description": "Prometheus text format.", "content": {"text/plain": {"schema": {"type": "string"}}}}
-    return {
-        "/blobs/{sha256}.png": {
-            "get": _operation(
-                "blob",
-                "A tile's bytes, content-addressed and immutable.",
-                {"200": {**_png("The tile."), "headers": ETAG}, **NOT_MODIFIED},
-                security=_PUBLIC,
-                errors=(404,),
-                parameters=(sha256,),
-                tag="pictures",
-            )
-        },
-        "/healthz": {
-            "get": _operation(
-                "healthz",
-                "Liveness.",
-                {"200": _json("Alive.", {"type": "object", "required": ["status"]})},
-                security=_PUBLIC,
-                tag="operations",
-            )
-        },
-        "/readyz": {
-            "get": _operation(
-                "readyz",
-                "Readiness: the database, bus and blob store answer.",
-                {
-                    "200": _json("Ready.", ref("Readiness")),
-                    "503": _json("Not ready; `checks` says which part is down.", ref("Readiness")),
-                },
-                security=_PUBLIC,
-                tag="operations",
-            )
-        },
-        "/metrics": {
-            "get": _operation("metrics", "Prometheus metrics.", {"200": text}, security=_PUBLIC, tag="operations")
-        },
-        "/openapi.json": {
-            "get": _operation(
-                "openapi",
-                "This description.",
-                {"200": _json("OpenAPI 3.1.", {"type": "object"})},
-                security=_PUBLIC,
-                tag="operations",
-            )
-        },
-    }
-
-
-def _admin_paths() -> dict:
-    audit = obj({"audit": ref("AuditEntry")})
-    user_id = {"name": "user_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}}
-    status = {"name": "status", "in": "query", "schema": enum(RoomStatus)}
-    stuck = {"name": "stuck", "in": "query", "schema": {"type": "string", "enum": ["true", "false", "1", "0"]}}
-    listing = {"type": "object", "description": "Rows for the dashboard."}
-
-    def read(operation_id: str, summary: str, *parameters) -> dict:
-        return {
-            "get": _operation(
-                operation_id,
-                summary,
-                {"200": _json("The figures.", listing)},
-                security=_SIGNED_IN,
-                errors=(403, 422, 429),
-                parameters=parameters,
-                tag="admin",
-            )
-        }
-
-    def act(operation_id: str, summary: str, body: str, errors: tuple, *parameters) -> dict:
-        return {
-            "post": _operation(
-                operation_id,
-                summary,
-                {"200": _json("Done; the audit row written with it.", audit)},
-                security=_SIGNED_IN,
-                errors=(403, 404, 429, *errors),
-                body=body,
-                parameters=parameters,
-                tag="admin",
-            )
-        }
-
-    return {
-        "/api/admin/overview": read("adminOverview", "The dashboard's figures (also sent on /ws/admin)."),
-        "/api/admin/rooms": read("adminRooms", "Rooms, optionally of one status.", status),
-        "/api/admin/steps": read("adminSteps", "Running steps; `stuck` keeps those whose lease ran out.", stuck),
-        "/api/admin/audit": read("adminAudit", "The newest audit entries."),
-        "/api/admin/steps/{step_id}/abort": act(
-            "adminAbortStep", "Abort a running step and refund it.", "Reason", (409,), STEP_ID
-        ),
-        "/api/admin/rooms/{room_id}/release-lease": act(
-            "adminReleaseLease",
-            "Release a room's lease, aborting and refunding the step that held it.",
-            "Reason",
-            (409,),
-            ROOM_ID,
-        ),
-        "/api/admin/rooms/{room_id}/finish": act(
-            "adminFinishRoom", "Finish a playing room.", "Reason", (409,), ROOM_ID
-        ),
-        "/api/admin/users/{user_id}/credits": act(
-            "adminCredits",
-            "Grant (delta > 0) or revoke (delta < 0) credits through the ledger.",
-            "CreditChange",
-            (402,),
-            user_id,
-        ),
-        "/api/admin/users/{user_id}/disable": act(
-            "adminDisableUser", "Disable a user and revoke their sessions.", "Reason", (409,), user_id
-        ),
-    }
-
-
-def build_spec() -> dict:
+def build_spec() -> dict[str, Any]:
+    documented_routes = list(_documented_routes())
+    schemas, components = _components([operation for _, _, operation in documented_routes])
+    paths: dict[str, dict[str, Any]] = {}
+    for path, method, operation in documented_routes:
+        paths.setdefault(path, {})[method] = _operation(path, operation, schemas)
     return {
         "openapi": "3.1.0",
         "info": {"title": "EXQUISITE", "version": "0.1.0", "description": DESCRIPTION},
-        "paths": {**_auth_paths(), **_room_paths(), **_step_paths(), **_public_paths(), **_admin_paths()},
+        "paths": paths,
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": components,
             "securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE}},
         },
     }
 
 
-async def openapi_json(request: Request) -> JSONResponse:
-    return JSONResponse(build_spec())
+@functools.cache
+def _document() -> bytes:
+    return json.dumps(build_spec(), separators=(",", ":")).encode()
 
 
-routes = [Route("/openapi.json", openapi_json, methods=["GET"])]
+@documented(
+    "openapi",
+    "This description.",
+    tag="operations",
+    auth="public",
+    answers={200: Answer("OpenAPI 3.1.", dict[str, Any])},
+)
+async def openapi_json(request: Request) -> Response:
+    return Response(_document(), media_type="application/json")
+
+
+routes: list[BaseRoute] = [Route("/openapi.json", openapi_json, methods=["GET"])]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Literal
 
 import numpy as np
 from starlette.requests import Request
@@ -11,9 +10,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 import engine
+from server.http.documented import Answer, documented, png
 from server.http.sessions import current_user, optional_user
 from server.http.validation import Body, parse_fields, parse_room_id, services_of
 from server.play.access import visible_room
+from server.play.shapes import DirectionName
 from server.play.tiles import load_neighbours
 from server.play.views import hides_tiles
 from storage import Conflict, Forbidden, NotFound, is_blob_key, steps
@@ -23,7 +24,7 @@ __all__ = ["routes", "ContextQuery"]
 
 
 class ContextQuery(Body):
-    direction: Literal["left", "right", "up", "down"]
+    direction: DirectionName
 
 
 def png_response(data: bytes, *, etag: str | None = None, immutable: bool = False) -> Response:
@@ -33,6 +34,18 @@ def png_response(data: bytes, *, etag: str | None = None, immutable: bool = Fals
     return Response(data, media_type="image/png", headers=headers)
 
 
+ETAG = {"ETag": {"schema": {"type": "string"}}}
+NOT_MODIFIED = Answer("Unchanged since the `If-None-Match` ETag.", media_type=None, headers=ETAG)
+
+
+@documented(
+    "canvas",
+    "The composite canvas (a folded room only once finished: `403 not_revealed`).",
+    tag="pictures",
+    auth="optional",
+    answers={200: png("The canvas.", ETAG), 304: NOT_MODIFIED},
+    errors=(401, 403, 404),
+)
 async def canvas_png(request: Request) -> Response:
     services = services_of(request)
     user = await optional_user(services, request)
@@ -56,6 +69,15 @@ def _composite_png(decoded: dict[tuple[int, int], np.ndarray], tile_size: int) -
     return engine.encode_png(image)
 
 
+@documented(
+    "context",
+    "The context window the generator would see; only for the player whose turn it is.",
+    tag="pictures",
+    auth="signed_in",
+    query=ContextQuery,
+    answers={200: png("The 2T x 2T context, transparent where it will be painted.")},
+    errors=(403, 404, 409, 422),
+)
 async def context_png(request: Request) -> Response:
     services = services_of(request)
     user = await current_user(services, request)
@@ -77,6 +99,15 @@ async def context_png(request: Request) -> Response:
     return png_response(await asyncio.to_thread(engine.encode_png, context))
 
 
+@documented(
+    "blob",
+    "A tile's bytes, content-addressed and immutable.",
+    tag="pictures",
+    auth="public",
+    path="/blobs/{sha256}.png",
+    answers={200: png("The tile.", ETAG), 304: NOT_MODIFIED},
+    errors=(404,),
+)
 async def blob(request: Request) -> Response:
     name = request.path_params["name"]
     key = name.removesuffix(".png")

@@ -5,20 +5,32 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Awaitable, Callable
-from typing import Literal
+from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 import engine
+from server.http.answers import EventPage, RoomList, RoomReply
+from server.http.documented import Answer, Endpoint, documented
 from server.http.sessions import current_user, optional_user
-from server.http.validation import Body, Text, parse_room_id, read_json, services_of, whole_number
+from server.http.validation import (
+    MAX_WHOLE_NUMBER_DIGITS,
+    Body,
+    OneOf,
+    PrintableLine,
+    Text,
+    parse_room_id,
+    read_json,
+    services_of,
+    whole_number,
+)
 from server.play.access import locked_room, room_snapshot, visible_room
-from server.play.shapes import RoomSnapshot
+from server.play.shapes import RoomModeName, RoomSnapshot
 from server.play.turns import advance_turn, finish_room
-from server.play.views import Viewer, event_json
+from server.play.views import Viewer, event_json, room_summary
 from storage import Conflict, Connection, Forbidden, NotFound, rooms
 from storage import events as event_log
 from storage.events import Event, EventKind
@@ -30,33 +42,27 @@ DEFAULT_MAX_STEPS = 16
 
 
 class CreateRoom(Body):
-    name: Text
-    mode: Literal["open", "folded"]
-    tile_size: int = 512
+    name: Annotated[PrintableLine, Field(min_length=1, max_length=80)]
+    mode: RoomModeName
+    tile_size: Annotated[int, OneOf(engine.TILE_SIZES)] = 512
     max_steps: int = Field(DEFAULT_MAX_STEPS, ge=1, le=engine.DEFAULT_EXTENT[0] * engine.DEFAULT_EXTENT[1])
-    turn_seconds: int | None = Field(None, ge=10, le=86400)
+    turn_seconds: int | None = Field(None, ge=10, le=86400, description="Turn deadline; null for none.")
     max_members: int = Field(8, ge=1, le=32)
-
-    @field_validator("name")
-    @classmethod
-    def _check_name(cls, value: str) -> str:
-        value = value.strip()
-        if not 1 <= len(value) <= 80 or not value.isprintable():
-            raise ValueError("must be 1 to 80 printable characters")
-        return value
-
-    @field_validator("tile_size")
-    @classmethod
-    def _check_tile_size(cls, value: int) -> int:
-        if value not in engine.TILE_SIZES:
-            raise ValueError(f"must be one of {', '.join(map(str, engine.TILE_SIZES))}")
-        return value
 
 
 class Join(Body):
     invite_code: Text = Field(max_length=100)
 
 
+@documented(
+    "createRoom",
+    "Create a room; the creator is its host and member 0.",
+    tag="rooms",
+    auth="signed_in",
+    body=CreateRoom,
+    answers={201: Answer("The new room's snapshot.", RoomReply)},
+    errors=(403,),
+)
 async def create_room(request: Request) -> Response:
     services = services_of(request)
     user = await current_user(services, request)
@@ -83,9 +89,16 @@ async def create_room(request: Request) -> Response:
             )
         snapshot = await _snapshot_for_member(conn, room, user.id)
     await services.publisher.publish_events(room.id, [event])
-    return JSONResponse({"room": snapshot}, 201)
+    return JSONResponse(RoomReply(room=snapshot), 201)
 
 
+@documented(
+    "listRooms",
+    "The rooms I am in, then open rooms to watch.",
+    tag="rooms",
+    auth="signed_in",
+    answers={200: Answer("Room summaries.", RoomList)},
+)
 async def list_rooms(request: Request) -> Response:
     services = services_of(request)
     user = await current_user(services, request)
@@ -93,36 +106,19 @@ async def list_rooms(request: Request) -> Response:
         mine = await rooms.rooms_of_user(conn, user.id)
         watchable = await rooms.open_rooms(conn, user.id)
         members = await rooms.members_of_rooms(conn, [room.id for room in mine + watchable])
-    listed = [_summary(room, members[room.id], True) for room in mine]
-    listed += [_summary(room, members[room.id], False) for room in watchable]
-    return JSONResponse({"rooms": listed})
+    listed = [room_summary(room, members[room.id], True) for room in mine]
+    listed += [room_summary(room, members[room.id], False) for room in watchable]
+    return JSONResponse(RoomList(rooms=listed))
 
 
-def _summary(room: Room, members: list[rooms.Member], member: bool) -> dict:
-    names = {m.user_id: m.display_name for m in members}
-    playing = room.status is RoomStatus.PLAYING
-    return {
-        "id": str(room.id),
-        "name": room.name,
-        "mode": room.mode.value,
-        "status": room.status.value,
-        "host_id": room.host_id,
-        "member": member,
-        "member_count": len(members),
-        "tile_count": room.tile_count,
-        "max_steps": room.max_steps,
-        "turn": {
-            "number": room.turn.number,
-            "player_id": room.turn.player_id,
-            "player_name": None if room.turn.player_id is None else names.get(room.turn.player_id),
-        }
-        if playing
-        else None,
-        "seq": room.seq,
-        "created_at": room.created_at.isoformat(),
-    }
-
-
+@documented(
+    "getRoom",
+    "A room's snapshot, as this user may see it (finished rooms are public).",
+    tag="rooms",
+    auth="optional",
+    answers={200: Answer("The snapshot.", RoomSnapshot)},
+    errors=(401, 404),
+)
 async def get_room(request: Request) -> Response:
     services = services_of(request)
     user = await optional_user(services, request)
@@ -134,6 +130,15 @@ async def get_room(request: Request) -> Response:
     return JSONResponse(body)
 
 
+@documented(
+    "joinRoom",
+    "Join with the invite code; appended to the turn order.",
+    tag="rooms",
+    auth="signed_in",
+    body=Join,
+    answers={200: Answer("The room, now with this user as a member.", RoomReply)},
+    errors=(403, 404, 409),
+)
 async def join_room(request: Request) -> Response:
     services = services_of(request)
     user = await current_user(services, request)
@@ -161,7 +166,7 @@ async def join_room(request: Request) -> Response:
             )
         snapshot = await _snapshot_for_member(conn, room, user.id)
     await services.publisher.publish_events(room.id, [event])
-    return JSONResponse({"room": snapshot})
+    return JSONResponse(RoomReply(room=snapshot))
 
 
 async def _snapshot_for_member(conn: Connection, room: Room, user_id: int) -> RoomSnapshot:
@@ -192,9 +197,21 @@ async def _host_transition(request: Request, change: HostChange) -> Response:
             events = await change(conn, room)
         body = await _snapshot_for_member(conn, room, user.id)
     await services.publisher.publish_events(room.id, events)
-    return JSONResponse({"room": body})
+    return JSONResponse(RoomReply(room=body))
 
 
+def _host_only(operation_id: str, summary: str, answer: str) -> Callable[[Endpoint], Endpoint]:
+    return documented(
+        operation_id,
+        summary,
+        tag="rooms",
+        auth="signed_in",
+        answers={200: Answer(answer, RoomReply)},
+        errors=(403, 404, 409),
+    )
+
+
+@_host_only("startRoom", "Host only: lobby to playing.", "The started room.")
 async def start_room(request: Request) -> Response:
     async def start(conn: Connection, room: Room) -> list[Event]:
         if room.status is not RoomStatus.LOBBY:
@@ -207,6 +224,7 @@ async def start_room(request: Request) -> Response:
     return await _host_transition(request, start)
 
 
+@_host_only("finishRoom", "Host only: playing to finished.", "The finished room.")
 async def finish(request: Request) -> Response:
     async def end(conn: Connection, room: Room) -> list[Event]:
         if room.status is not RoomStatus.PLAYING:
@@ -216,6 +234,24 @@ async def finish(request: Request) -> Response:
     return await _host_transition(request, end)
 
 
+AFTER = {
+    "name": "after",
+    "in": "query",
+    "required": False,
+    "description": "Only events with a greater seq.",
+    "schema": {"type": "integer", "minimum": 0, "maximum": 10**MAX_WHOLE_NUMBER_DIGITS - 1, "default": 0},
+}
+
+
+@documented(
+    "roomEvents",
+    "The room's events after a seq, oldest first.",
+    tag="rooms",
+    auth="optional",
+    query=(AFTER,),
+    answers={200: Answer("Events and the room's seq.", EventPage)},
+    errors=(401, 404, 422),
+)
 async def room_events(request: Request) -> Response:
     services = services_of(request)
     user = await optional_user(services, request)
@@ -224,7 +260,7 @@ async def room_events(request: Request) -> Response:
     async with services.db.acquire() as conn:
         room, viewer = await visible_room(conn, room_id, user)
         listed = await event_log.events_after(conn, room.id, after)
-    return JSONResponse({"events": [event_json(event, room, viewer.user_id) for event in listed], "seq": room.seq})
+    return JSONResponse(EventPage(events=[event_json(event, room, viewer.user_id) for event in listed], seq=room.seq))
 
 
 routes = [

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated
 from uuid import UUID
 
-from pydantic import field_validator
+from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 import engine
+from server.http.answers import StepReply
+from server.http.documented import Answer, documented
 from server.http.sessions import current_user, optional_user
-from server.http.validation import Body, Text, parse_room_id, parse_uuid, read_json, services_of
+from server.http.validation import Body, Text, Trimmed, parse_room_id, parse_uuid, read_json, services_of
 from server.play import step as step_machine
 from server.play.access import visible_room
-from server.play.shapes import StepJson
+from server.play.shapes import DirectionName, StepJson
 from server.play.views import step_json
 from server.services import Services
 from storage import BadRequest, InvalidField, NotFound, steps
@@ -28,26 +30,9 @@ MAX_PROMPT_LENGTH = 1000
 
 
 class StepBody(Body):
-    turn_nonce: Text
-    prompt: Text
-    direction: Literal["left", "right", "up", "down"]
-
-    @field_validator("prompt")
-    @classmethod
-    def _check_prompt(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError("must not be empty")
-        if len(value) > MAX_PROMPT_LENGTH:
-            raise ValueError(f"must be at most {MAX_PROMPT_LENGTH} characters")
-        return value
-
-    @field_validator("turn_nonce")
-    @classmethod
-    def _check_nonce(cls, value: str) -> str:
-        if len(value) > 100:
-            raise ValueError("must be at most 100 characters")
-        return value
+    turn_nonce: Annotated[Text, Field(max_length=100, description="The live turn's nonce, from the snapshot.")]
+    prompt: Annotated[Trimmed, Field(min_length=1, max_length=MAX_PROMPT_LENGTH)]
+    direction: DirectionName
 
     def request(self) -> step_machine.StepRequest:
         return step_machine.StepRequest(self.turn_nonce, self.prompt, engine.Direction(self.direction))
@@ -82,6 +67,35 @@ async def submit_step(services: Services, room_id: UUID, user: User, key: str, b
     return step_json(current, tile, room, viewer), replayed
 
 
+# Printable ASCII, without a space at either end (HTTP would strip it).
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": True,
+    "description": f"Chosen by the client per step, 1 to {MAX_KEY_LENGTH} printable ASCII characters; "
+    "a replay returns the original step (`409 idempotency_key_reused` with a different body).",
+    "schema": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_KEY_LENGTH,
+        "pattern": rf"^[\x21-\x7e]([\x20-\x7e]{{0,{MAX_KEY_LENGTH - 2}}}[\x21-\x7e])?$",
+    },
+}
+
+
+@documented(
+    "submitStep",
+    "Paint the next tile on your turn; the step runs in the background.",
+    tag="steps",
+    auth="signed_in",
+    body=StepBody,
+    headers=(IDEMPOTENCY_KEY,),
+    answers={
+        202: Answer("The step, started.", StepReply),
+        200: Answer("A replay of the same Idempotency-Key: the original step.", StepReply),
+    },
+    errors=(402, 403, 404, 409, 429),
+)
 async def post_step(request: Request) -> Response:
     services = services_of(request)
     user = await current_user(services, request)
@@ -91,9 +105,17 @@ async def post_step(request: Request) -> Response:
     key = check_idempotency_key(request.headers.get("idempotency-key"))
     body = await read_json(request, StepBody)
     step, replayed = await submit_step(services, room_id, user, key, body)
-    return JSONResponse({"step": step}, 200 if replayed else 202)
+    return JSONResponse(StepReply(step=step), 200 if replayed else 202)
 
 
+@documented(
+    "getStep",
+    "A step's status: running, committed (with its tile) or aborted (with a reason).",
+    tag="steps",
+    auth="optional",
+    answers={200: Answer("The step.", StepJson)},
+    errors=(401, 404),
+)
 async def get_step(request: Request) -> Response:
     services = services_of(request)
     user = await optional_user(services, request)

@@ -6,11 +6,21 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
-from pydantic_core import ErrorDetails
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    ValidationError,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, ErrorDetails, core_schema
 from starlette.requests import HTTPConnection, Request
 
 from server import logs
@@ -19,8 +29,14 @@ from storage import BadRequest, InvalidField, NotFound, TooLarge
 
 __all__ = [
     "MAX_BODY_BYTES",
+    "MAX_WHOLE_NUMBER_DIGITS",
+    "NO_CONTROL_CHARACTERS",
     "Body",
     "Text",
+    "Trimmed",
+    "PrintableLine",
+    "OneOf",
+    "NotEqual",
     "clean_text",
     "read_json",
     "parse_fields",
@@ -51,7 +67,59 @@ def clean_text(value: str) -> str:
     return value
 
 
-Text = Annotated[str, AfterValidator(clean_text)]
+def _printable(value: str) -> str:
+    if not value.isprintable():
+        raise ValueError("must be printable characters")
+    return value
+
+
+# What `clean_text` refuses, said as a JSON Schema pattern: control characters but newline.
+NO_CONTROL_CHARACTERS = "^[^\\x00-\\x09\\x0b-\\x1f\\x7f-\\x9f]*$"
+
+# Every text field: no control characters (the schema's pattern) and no lone surrogates.
+Text = Annotated[str, AfterValidator(clean_text), Field(json_schema_extra={"pattern": NO_CONTROL_CHARACTERS})]
+# Text trimmed before a length limit measures it; the control characters are refused untrimmed.
+Trimmed = Annotated[Text, AfterValidator(str.strip), Field(description="Trimmed, then measured.")]
+# A name shown to others: trimmed, and printable characters only (which no pattern here says).
+PrintableLine = Annotated[
+    Trimmed, AfterValidator(_printable), Field(description="Trimmed, then measured; printable characters only.")
+]
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """`Annotated[int, OneOf(values)]`: only these values; the schema lists them (`enum`)."""
+
+    values: tuple[Any, ...]
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_after_validator_function(self._check, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        return {**handler(schema), "enum": list(self.values)}
+
+    def _check(self, value: Any) -> Any:
+        if value not in self.values:
+            raise ValueError(f"must be one of {', '.join(map(str, self.values))}")
+        return value
+
+
+@dataclass(frozen=True)
+class NotEqual:
+    """`Annotated[int, NotEqual(0)]`: any value but this one; the schema says `not: {const}`."""
+
+    value: Any
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_after_validator_function(self._check, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        return {**handler(schema), "not": {"const": self.value}}
+
+    def _check(self, value: Any) -> Any:
+        if value == self.value:
+            raise ValueError(f"must not be {self.value}")
+        return value
 
 
 async def read_json(request: Request, model: type[Model]) -> Model:
@@ -76,7 +144,8 @@ async def _json_object(request: Request) -> dict[str, Any]:
     return data
 
 
-_WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
+MAX_WHOLE_NUMBER_DIGITS = 18
+_WHOLE_NUMBER = re.compile(rf"[0-9]{{1,{MAX_WHOLE_NUMBER_DIGITS}}}")
 
 
 def whole_number(raw: str, field: str) -> int:
@@ -97,10 +166,17 @@ def parse_fields(data: dict[str, Any], model: type[Model]) -> Model:
 
 
 def _message(error: ErrorDetails) -> str:
-    if error["type"] == "missing":
+    kind, context = error["type"], error.get("ctx", {})
+    if kind == "missing":
         return "is required"
-    if error["type"] == "value_error":
-        return str(error["ctx"]["error"])
+    if kind == "value_error":
+        return str(context["error"])
+    # A length limit on text (`too_*` when it measures text after a validator trimmed it).
+    if kind == "string_too_short" or (kind == "too_short" and context.get("field_type") == "Value"):
+        least = context["min_length"]
+        return "must not be empty" if least == 1 else f"must be at least {least} characters"
+    if kind == "string_too_long" or (kind == "too_long" and context.get("field_type") == "Value"):
+        return f"must be at most {context['max_length']} characters"
     return error["msg"][:1].lower() + error["msg"][1:]
 
 

@@ -1,4 +1,4 @@
-"""Who may see what of a room, and the JSON shapes that carry it (DESIGN.md sections 3 and 5).
+"""Who may see what of a room, and the JSON shapes that carry it (docs/protocol.md).
 
 Folded rooms hide pixels, prompts and tile positions from everyone while playing; the painter of
 a step may still see their own step. Everything is revealed when the room finishes.
@@ -9,15 +9,34 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import cast, overload
 
 from engine import free_directions, frontier
-from server.play.shapes import DirectionName, EventJson, RoomSnapshot, RunningStepJson, StepJson, TileJson, TurnJson
+from server.play.shapes import (
+    DirectionName,
+    EventJson,
+    RoomSnapshot,
+    RoomSummary,
+    RunningStepJson,
+    StepJson,
+    TileJson,
+    TurnJson,
+)
 from storage.events import Event, EventKind
 from storage.rooms import Member, Room, RoomMode, RoomStatus, Turn
 from storage.steps import Step, TileRecord
 
-__all__ = ["Viewer", "hides_tiles", "room_json", "step_json", "tile_json", "event_json", "turn_json", "iso"]
+__all__ = [
+    "Viewer",
+    "hides_tiles",
+    "room_json",
+    "room_summary",
+    "step_json",
+    "tile_json",
+    "event_json",
+    "turn_json",
+    "iso",
+]
 
 
 @dataclass(frozen=True)
@@ -26,6 +45,10 @@ class Viewer:
     member: bool
 
 
+@overload
+def iso(moment: datetime) -> str: ...
+@overload
+def iso(moment: None) -> None: ...
 def iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
 
@@ -93,6 +116,32 @@ def room_json(
     if viewer.member:
         body["invite_code"] = room.invite_code
     return body
+
+
+def room_summary(room: Room, members: Sequence[Member], member: bool) -> RoomSummary:
+    """A room in the lobby's list; `member` is False for an open room to watch."""
+    names = {m.user_id: m.display_name for m in members}
+    player_id = room.turn.player_id
+    return {
+        "id": str(room.id),
+        "name": room.name,
+        "mode": room.mode.value,
+        "status": room.status.value,
+        "host_id": room.host_id,
+        "member": member,
+        "member_count": len(members),
+        "tile_count": room.tile_count,
+        "max_steps": room.max_steps,
+        "turn": {
+            "number": room.turn.number,
+            "player_id": player_id,
+            "player_name": None if player_id is None else names.get(player_id),
+        }
+        if room.status is RoomStatus.PLAYING
+        else None,
+        "seq": room.seq,
+        "created_at": iso(room.created_at),
+    }
 
 
 def _running_json(step: Step, room: Room, viewer: Viewer) -> RunningStepJson:

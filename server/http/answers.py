@@ -1,0 +1,126 @@
+"""The JSON shapes only HTTP answers with: the objects around the play shapes (server/play/shapes.py),
+the error envelope, health, and the operators' figures. The routes build them and /openapi.json
+is generated from them, as from the play shapes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, NotRequired
+
+from pydantic import Field
+from typing_extensions import TypedDict
+
+from server.play.shapes import EventJson, RoomSnapshot, RoomSummary, StepJson
+from storage.accounts import UserJson
+from storage.admin import AdminRoomJson, AuditEntryJson, FlightStepJson
+
+__all__ = [
+    "UserReply",
+    "SessionReply",
+    "RoomReply",
+    "RoomList",
+    "EventPage",
+    "StepReply",
+    "ErrorJson",
+    "ErrorEnvelope",
+    "Liveness",
+    "CheckName",
+    "CheckState",
+    "Readiness",
+    "AdminRooms",
+    "AdminSteps",
+    "AuditLog",
+    "AuditReply",
+    "CreditsReply",
+    "Overview",
+]
+
+
+class UserReply(TypedDict):
+    user: UserJson
+
+
+class SessionReply(TypedDict):
+    user: Annotated[UserJson | None, Field(description="Null when nobody is signed in.")]
+
+
+class RoomReply(TypedDict):
+    room: RoomSnapshot
+
+
+class RoomList(TypedDict):
+    """The rooms I am in, then open rooms to watch."""
+
+    rooms: list[RoomSummary]
+
+
+class EventPage(TypedDict):
+    events: list[EventJson]
+    seq: Annotated[int, Field(ge=0, description="The room's seq.")]
+
+
+class StepReply(TypedDict):
+    step: StepJson
+
+
+class ErrorJson(TypedDict):
+    code: Annotated[str, Field(pattern="^[a-z][a-z0-9_]*$", examples=["stale_nonce"])]
+    message: Annotated[str, Field(description="Human text, never a stack trace.")]
+    field: NotRequired[Annotated[str, Field(description="The refused field (422 only).")]]
+    request_id: NotRequired[Annotated[str, Field(description="Names the logged trace (500 only).")]]
+
+
+class ErrorEnvelope(TypedDict):
+    """Every refusal and failure: the error envelope."""
+
+    error: ErrorJson
+
+
+class Liveness(TypedDict):
+    status: Literal["ok"]
+
+
+CheckName = Literal["database", "bus", "blobs"]
+CheckState = Literal["ok", "down"]
+
+
+class Readiness(TypedDict):
+    status: Literal["ok", "unavailable"]
+    checks: Annotated[dict[CheckName, CheckState], Field(description="Each part that must answer.")]
+
+
+class AdminRooms(TypedDict):
+    rooms: list[AdminRoomJson]
+
+
+class AdminSteps(TypedDict):
+    steps: list[FlightStepJson]
+
+
+class AuditLog(TypedDict):
+    """The newest audit entries first."""
+
+    audit: list[AuditEntryJson]
+
+
+class AuditReply(TypedDict):
+    """An operator's repair, done: the audit row written with it."""
+
+    audit: AuditEntryJson
+
+
+class CreditsReply(AuditReply):
+    credits: Annotated[int, Field(description="The user's balance after the change.")]
+
+
+class Overview(TypedDict):
+    """The dashboard's figures: the database's for the whole service, the hub's for this instance."""
+
+    type: Literal["overview"]
+    instance: str
+    connections: int
+    spectators: int
+    rooms_by_status: dict[str, int]
+    steps_in_flight: list[FlightStepJson]
+    generator: Annotated[dict[str, Any], Field(description="Generator latency and failures, all instances.")]
+    seam_scores: Annotated[list[dict[str, Any]], Field(description="Of the newest committed steps.")]
+    audit: list[AuditEntryJson]
