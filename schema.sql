@@ -1,6 +1,6 @@
 -- EXQUISITE schema. Applied at start-up and by `exquisite migrate`, in one transaction under an
 -- advisory lock, so it must stay idempotent: every statement is IF NOT EXISTS or equivalent.
--- schema_version: 3
+-- schema_version: 4
 
 CREATE TABLE IF NOT EXISTS schema_version (
     version     integer PRIMARY KEY,
@@ -170,3 +170,39 @@ CREATE TABLE IF NOT EXISTS admin_audit (
 CREATE INDEX IF NOT EXISTS admin_audit_at ON admin_audit (at DESC);
 CREATE INDEX IF NOT EXISTS steps_running ON steps (created_at) WHERE status = 'running';
 CREATE INDEX IF NOT EXISTS steps_finished_at ON steps (finished_at DESC) WHERE finished_at IS NOT NULL;
+
+
+-- Games that always finish (schema version 4). ------------------------------------------------
+
+-- A member who leaves or is removed while playing keeps their row (their tiles keep their name)
+-- and their place in the order, but is skipped from then on; `removed` may not rejoin.
+ALTER TABLE room_members ADD COLUMN IF NOT EXISTS left_at timestamptz;
+ALTER TABLE room_members ADD COLUMN IF NOT EXISTS left_reason text;
+DO $$ BEGIN
+    ALTER TABLE room_members ADD CONSTRAINT room_members_left
+        CHECK ((left_at IS NULL) = (left_reason IS NULL) AND left_reason IN ('left', 'removed'));
+EXCEPTION WHEN duplicate_object THEN NULL;
+END $$;
+
+-- When the live turn began; the last time a hub saw a member's socket in the room; the last step;
+-- how many turns in a row passed by their deadline with nobody there (a whole round: abandoned).
+ALTER TABLE rooms ADD COLUMN IF NOT EXISTS turn_started_at timestamptz;
+ALTER TABLE rooms ADD COLUMN IF NOT EXISTS member_seen_at timestamptz;
+ALTER TABLE rooms ADD COLUMN IF NOT EXISTS last_step_at timestamptz;
+ALTER TABLE rooms ADD COLUMN IF NOT EXISTS unattended_turns integer NOT NULL DEFAULT 0;
+ALTER TABLE rooms ADD COLUMN IF NOT EXISTS rematch_id uuid REFERENCES rooms (id);
+CREATE INDEX IF NOT EXISTS rooms_invite_code ON rooms (invite_code);
+
+-- The daily allowance: at most one grant per user per UTC day, however many instances race.
+ALTER TABLE credit_ledger ADD COLUMN IF NOT EXISTS grant_day date;
+CREATE UNIQUE INDEX IF NOT EXISTS credit_ledger_daily ON credit_ledger (user_id, grant_day)
+    WHERE kind = 'daily_grant';
+CREATE INDEX IF NOT EXISTS credit_ledger_user_id ON credit_ledger (user_id, id DESC);
+
+-- The service's heartbeat: every instance's reaper beats it. A gap means no instance was serving,
+-- and the turn clocks are given the outage back.
+CREATE TABLE IF NOT EXISTS service_clock (
+    id              integer PRIMARY KEY CHECK (id = 1),
+    heartbeat_at    timestamptz NOT NULL
+);
+INSERT INTO service_clock (id, heartbeat_at) VALUES (1, now()) ON CONFLICT (id) DO NOTHING;

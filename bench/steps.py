@@ -35,7 +35,7 @@ from engine import Direction
 from server.play import step as step_machine
 from server.play.turns import advance_turn
 from server.settings import Settings
-from storage import Database, EmbeddedPostgres, accounts, credits, database, rooms
+from storage import Database, EmbeddedPostgres, accounts, credits, database, members, rooms
 from storage.events import EventKind
 from storage.rooms import RoomMode, RoomStatus
 
@@ -167,9 +167,9 @@ async def db_phase(dsn: str, rooms_count: int, steps: int) -> float:
                         host_id=user.id,
                         invite_code="x",
                     )
-                    await rooms.insert_member(conn, room.id, user.id)
+                    await members.insert_member(conn, room.id, user.id)
                     await rooms.set_status(conn, room, RoomStatus.PLAYING)
-                    await advance_turn(conn, room, EventKind.TURN_CHANGED)
+                    await advance_turn(conn, room, settings, EventKind.TURN_CHANGED)
                 players.append((user, room.id))
 
         async def play(user, room_id) -> None:

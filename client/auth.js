@@ -35,13 +35,18 @@ export function bindAuthForms() {
   bindForm($("#login-form"), "/api/auth/login", ["email", "password"]);
 }
 
-/** Shows the welcome screen, with `note` (e.g. why signing in is needed) above the forms. */
-export function showWelcome(note = "") {
+/**
+ * Shows the welcome screen, with `note` (e.g. why signing in is needed) above the forms, and
+ * `extra` (a node, e.g. the room an invite is for) under the note.
+ */
+export function showWelcome(note = "", extra = null) {
   $("#welcome").hidden = false;
   $("#welcome-note").textContent = note;
   $("#welcome-note").hidden = !note;
+  $("#welcome-extra").replaceChildren(...(extra ? [extra] : []));
 }
 
 export function hideWelcome() {
   $("#welcome").hidden = true;
+  $("#welcome-extra").replaceChildren();
 }

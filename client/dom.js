@@ -21,12 +21,17 @@ export function h(spec, attrs = {}, ...children) {
   return node;
 }
 
-/** A transient message in the corner; `kind` is "info", "good" or "bad". */
-export function toast(message, kind = "info") {
+/**
+ * A transient message in the corner; `kind` is "info", "good" or "bad". `quiet`: seen but not
+ * read out, for news that a live region on the page already says.
+ */
+export function toast(message, kind = "info", { quiet = false } = {}) {
   const box = $("#toasts");
   // The same news can arrive twice (an HTTP answer and its event): say it once.
   if ([...box.children].some((item) => item.textContent === message)) return;
-  const item = h(`div.toast.toast-${kind}`, { role: kind === "bad" ? "alert" : "status" }, message);
+  const item = quiet
+    ? h(`div.toast.toast-${kind}`, { "aria-hidden": "true" }, message)
+    : h(`div.toast.toast-${kind}`, { role: kind === "bad" ? "alert" : "status" }, message);
   box.append(item);
   while (box.children.length > 3) box.firstElementChild.remove();
   setTimeout(() => item.classList.add("leaving"), 4000);

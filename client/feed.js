@@ -103,9 +103,19 @@ export class RoomFeed {
     this.handlers.snapshot(room);
   }
 
-  /** Applies a snapshot from elsewhere (an HTTP answer), in order with the events. */
-  offer(room) {
-    return this.enqueue(() => this.take(room));
+  /**
+   * After an action of ours answered by `room`: first the events it caused (so the page says what
+   * happened, even if the answer beat the socket), then the answer itself if it is still news.
+   */
+  follow(room) {
+    return this.enqueue(async () => {
+      try {
+        await this.catchUp();
+      } catch {
+        // Offline: the snapshot below still shows where things stand.
+      }
+      this.take(room);
+    });
   }
 
   /** Replaces the state with a fresh snapshot, in order with the events. */

@@ -1,54 +1,147 @@
-// The lobby: my rooms (status, whose turn, unread activity), open rooms to watch, a new room.
+// The lobby: my rooms (status, whose turn, unread activity), open rooms to watch (paged), a new
+// room, the daily allowance and the credit history.
 import { api, ApiError } from "./api.js";
 import { ago, h } from "./dom.js";
 import { clearErrors, showFieldError } from "./forms.js";
 import { navigate } from "./router.js";
-import { lastSeen } from "./session.js";
-import { STATUS_LABELS } from "./words.js";
+import { lastSeen, leaveNote } from "./session.js";
+import { LEDGER_KINDS, refusalMessage, STATUS_LABELS } from "./words.js";
 
 const REFRESH_MS = 8000;
 
 export function lobbyView(root, user) {
   const mine = h("ul.room-list", { id: "my-rooms", "aria-live": "polite" });
   const watchable = h("ul.room-list", { id: "open-rooms" });
+  const moreRooms = h("button.quiet.more", { type: "button", id: "more-open-rooms", hidden: true }, "More rooms to watch");
   const form = createForm();
+  const credits = new CreditHistory(user);
   root.append(h("div.lobby", {},
     h("section.lobby-hero", {},
       h("h1", {}, `Hi ${user.display_name}!`),
-      h("p", {}, "Start a canvas with friends, or jump into a room you are playing.")),
+      h("p", {}, "Start a canvas with friends, or jump into a room you are playing."),
+      user.daily_credits > 0
+        ? h("p.allowance", { id: "daily-allowance" }, h("span.coin", { "aria-hidden": "true" }),
+          `Up to ${user.daily_credits} free credits a day: each day you start with at least ${user.daily_credits}.`)
+        : null),
     h("div.lobby-grid", {},
       h("div.lobby-lists", {},
         h("section", { "aria-labelledby": "mine-title" }, h("h2", { id: "mine-title" }, "Your rooms"), mine),
         h("section", { "aria-labelledby": "watch-title" },
-          h("h2", { id: "watch-title" }, "Open rooms to watch"), watchable)),
-      h("section.card", { "aria-labelledby": "create-title" }, h("h2", { id: "create-title" }, "New room"), form))));
+          h("h2", { id: "watch-title" }, "Open rooms to watch"), watchable, moreRooms)),
+      h("div.lobby-side", {},
+        h("section.card", { "aria-labelledby": "create-title" }, h("h2", { id: "create-title" }, "New room"), form),
+        credits.el))));
 
   let stopped = false;
   let timer = null;
+  // Rooms to watch: the first page comes with every refresh; "More" adds the pages after it.
+  let firstPage = [];
+  let extra = [];
+  let cursor = null; // where the next page of rooms to watch starts, or null on the last
+  let paged = false; // "More" was pressed: the cursor is the last page's, not the first's
+  const showWatchable = () => {
+    const seen = new Set();
+    const rooms = [...firstPage, ...extra].filter((room) => !seen.has(room.id) && seen.add(room.id));
+    fill(watchable, rooms, user, "Nobody is playing an open room right now.");
+    moreRooms.hidden = !cursor;
+  };
   async function refresh() {
     clearTimeout(timer);
     try {
-      const { rooms } = await api("GET", "/api/rooms");
+      const { rooms, next_cursor: next } = await api("GET", "/api/rooms");
       if (stopped) return;
       fill(mine, rooms.filter((r) => r.member), user, "No rooms yet. Create one, or open an invite link from a friend.");
-      fill(watchable, rooms.filter((r) => !r.member), user, "Nobody is playing an open room right now.");
+      firstPage = rooms.filter((r) => !r.member);
+      if (!paged) cursor = next ?? null;
+      showWatchable();
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
     }
     if (!stopped) timer = setTimeout(refresh, REFRESH_MS);
   }
+  moreRooms.addEventListener("click", async () => {
+    moreRooms.disabled = true;
+    try {
+      const { rooms, next_cursor: next } = await api("GET", `/api/rooms?cursor=${encodeURIComponent(cursor)}`);
+      if (stopped) return;
+      const shown = watchable.querySelectorAll("a.room-item").length;
+      extra = [...extra, ...rooms.filter((r) => !r.member)];
+      cursor = next ?? null;
+      paged = true;
+      showWatchable();
+      // The focus goes to the first room that was added (or stays put if none was).
+      const added = watchable.querySelectorAll("a.room-item")[shown];
+      if (added) added.focus();
+      else if (moreRooms.hidden) watchable.querySelector("a.room-item")?.focus();
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+    } finally {
+      moreRooms.disabled = false;
+    }
+  });
   const onVisible = () => document.visibilityState === "visible" && refresh();
   document.addEventListener("visibilitychange", onVisible);
   refresh();
+  credits.load();
   return () => {
     stopped = true;
+    credits.stopped = true;
     clearTimeout(timer);
     document.removeEventListener("visibilitychange", onVisible);
   };
 }
 
 function fill(list, rooms, user, emptyText) {
+  // Redrawing drops the focus; put it back on the same room if it was on one.
+  const focused = list.contains(document.activeElement) ? document.activeElement.dataset.roomId : null;
   list.replaceChildren(...(rooms.length ? rooms.map((room) => roomItem(room, user)) : [h("li.empty", {}, emptyText)]));
+  if (focused) list.querySelector(`a[data-room-id="${focused}"]`)?.focus();
+}
+
+/** The signed-in user's ledger, newest first, a page at a time. */
+class CreditHistory {
+  constructor(user) {
+    this.user = user;
+    this.cursor = null;
+    this.list = h("ol.ledger", { id: "ledger" });
+    this.more = h("button.quiet.more", { type: "button", id: "more-ledger", hidden: true, onclick: () => this.load(true) }, "More");
+    this.status = h("p.hint", { role: "status" }, "Loading…");
+    this.el = h("section.card.credit-history", { "aria-labelledby": "ledger-title" },
+      h("h2", { id: "ledger-title" }, "Credit history"),
+      h("p.hint", {}, "Each tile you paint costs a credit; a tile that fails is refunded."),
+      this.list, this.status, this.more);
+  }
+
+  async load(more = false) {
+    this.more.disabled = true;
+    try {
+      const query = more && this.cursor ? `?cursor=${encodeURIComponent(this.cursor)}` : "";
+      const { entries, next_cursor: next } = await api("GET", `/api/me/ledger${query}`);
+      if (this.stopped) return;
+      const shown = this.list.children.length;
+      this.list.append(...entries.map((entry) => ledgerItem(entry)));
+      this.cursor = next ?? null;
+      this.more.hidden = !this.cursor;
+      this.status.textContent = this.list.children.length ? "" : "Nothing yet.";
+      if (more) (this.list.children[shown] ?? this.list.lastElementChild)?.focus();
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      if (!this.stopped) this.status.textContent = `The credit history could not be loaded: ${refusalMessage(error)}`;
+    } finally {
+      this.more.disabled = false;
+    }
+  }
+}
+
+function ledgerItem(entry) {
+  const amount = entry.amount > 0 ? `+${entry.amount}` : `−${Math.abs(entry.amount)}`;
+  const what = LEDGER_KINDS[entry.kind] ?? entry.kind.replace(/_/g, " ");
+  return h("li", { tabindex: "-1", dataset: { kind: entry.kind } },
+    h(`span.ledger-amount${entry.amount > 0 ? ".plus" : ".minus"}`, {},
+      amount, h("span.visually-hidden", {}, Math.abs(entry.amount) === 1 ? " credit" : " credits")),
+    h("span.ledger-what", {}, what,
+      entry.room_id ? [" · ", h("a", { href: `/rooms/${entry.room_id}`, "data-link": true }, "the room")] : null),
+    h("time.ledger-when", { datetime: entry.at, title: new Date(entry.at).toLocaleString() }, ago(entry.at)));
 }
 
 function roomItem(room, user) {
@@ -105,7 +198,8 @@ function createForm() {
     const button = form.querySelector("button[type=submit]");
     button.disabled = true;
     try {
-      const { room } = await api("POST", "/api/rooms", body);
+      const { room, warning } = await api("POST", "/api/rooms", body);
+      if (warning) leaveNote(room.id, warning); // the room page shows it
       navigate(`/rooms/${room.id}`);
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;

@@ -1,12 +1,17 @@
-// The members in turn order, with presence dots, the host's crown and the spectator count.
+// The members in turn order, with presence dots, the host's marker and the spectator count; the
+// host's Remove buttons; who has left.
 import { h, initials, playerColour } from "./dom.js";
 
 export class Players {
-  constructor() {
+  /** `onRemove(member, button)`: the host asked to remove `member`. */
+  constructor({ onRemove } = {}) {
+    this.onRemove = onRemove;
+    this.title = h("h2", { id: "players-title", tabindex: "-1" }, "Players");
     this.list = h("ol.players");
+    this.former = h("p.former", { hidden: true });
     this.spectators = h("p.spectators");
     this.el = h("section.players-card", { "aria-labelledby": "players-title" },
-      h("h2", { id: "players-title" }, "Players"), this.list, this.spectators);
+      this.title, this.list, this.former, this.spectators);
     this.online = new Set();
     this.spectatorCount = 0;
   }
@@ -18,13 +23,24 @@ export class Players {
 
   update(room, me) {
     const turnPlayer = room.status === "playing" ? room.turn?.player_id : null;
+    const hosting = me && room.host_id === me.id && room.status !== "finished";
+    // Redrawing drops the focus; put it back on the same player's button if it was on one.
+    const focused = this.list.contains(document.activeElement) ? document.activeElement.dataset.focusKey : null;
     this.list.replaceChildren(...room.members.map((member) => {
       const here = this.online.has(member.user_id);
+      const host = member.user_id === room.host_id;
       const badges = [];
-      if (member.user_id === room.host_id) badges.push(h("span.badge.host", { title: "Host" }, "host"));
+      if (host) badges.push(h("span.badge.host", { title: "Host" }, h("span", { "aria-hidden": "true" }, "★ "), "host"));
       if (member.user_id === me?.id) badges.push(h("span.badge.you", {}, "you"));
+      const remove = hosting && member.user_id !== me.id
+        ? h("button.quiet.remove-member", {
+          type: "button", dataset: { focusKey: `remove-${member.user_id}` },
+          "aria-label": `Remove ${member.display_name}`,
+          onclick: (event) => this.onRemove?.(member, event.currentTarget),
+        }, "Remove")
+        : null;
       return h("li", {
-        class: `player${member.user_id === turnPlayer ? " current" : ""}`,
+        class: `player${member.user_id === turnPlayer ? " current" : ""}${host ? " is-host" : ""}`,
         dataset: { userId: member.user_id },
         "aria-current": member.user_id === turnPlayer ? "step" : null,
       },
@@ -34,8 +50,13 @@ export class Players {
       h("span.player-name", {}, member.display_name),
       ...badges,
       h("span.visually-hidden", {}, here ? " (online)" : " (offline)"),
-      member.user_id === turnPlayer ? h("span.turn-flag", {}, room.step ? "painting" : "to play") : null);
+      member.user_id === turnPlayer ? h("span.turn-flag", {}, room.step ? "painting" : "to play") : null,
+      remove);
     }));
+    if (focused) this.list.querySelector(`[data-focus-key="${focused}"]`)?.focus();
+    const gone = room.former_members ?? [];
+    this.former.hidden = !gone.length;
+    this.former.textContent = gone.length ? `No longer playing: ${gone.map((m) => m.display_name).join(", ")}` : "";
     const n = this.spectatorCount;
     this.spectators.textContent = `${n} ${n === 1 ? "spectator" : "spectators"} watching`;
   }

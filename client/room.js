@@ -1,16 +1,21 @@
 // The room page: one snapshot, then the live feed; composes the board, the turn card, the
 // players, the host's controls and, once finished, the reveal.
-import { ApiError, submitStep } from "./api.js";
+import { api, ApiError, submitStep } from "./api.js";
 import { Board } from "./board.js";
+import { ConfirmDialog } from "./confirm.js";
 import { h, toast } from "./dom.js";
 import { RoomFeed } from "./feed.js";
 import { Players } from "./players.js";
 import { Reveal } from "./reveal.js";
 import { RoomHeader } from "./roomheader.js";
 import { applyEvent, isMember, isMyTurn, memberName, showsCanvas, targetCell } from "./roomstate.js";
-import { currentUser, markSeen, refreshUser } from "./session.js";
+import { currentUser, markSeen, refreshUser, takeNote } from "./session.js";
 import { TurnCard } from "./turn.js";
-import { abortMessage, FINISHED_BY_HOST, refusalMessage, STARTED } from "./words.js";
+import {
+  abortMessage, finishMessage, hostChangedMessage, memberLeftMessage, OUTAGE, refusalMessage, skipMessage, STARTED,
+} from "./words.js";
+
+const NEWS_KEPT = 8;
 
 export class RoomPage {
   constructor(room) {
@@ -19,17 +24,27 @@ export class RoomPage {
     this.pending = null; // the id of a step we sent whose start we have not seen yet
     this.seenSteps = new Set();
     this.board = new Board(room.tile_size, (tile) => `Tile by ${memberName(this.room, tile.author_id)}: ${tile.prompt}`);
-    this.header = new RoomHeader(room, (snapshot) => this.feed.offer(snapshot));
+    this.confirm = new ConfirmDialog();
+    this.removed = new Set(); // members the host removed (a skip that follows says so)
+    this.header = new RoomHeader(room, {
+      onRoom: (snapshot) => this.feed.follow(snapshot),
+      confirm: this.confirm,
+      resync: () => this.feed.resync(),
+    });
     this.turn = new TurnCard({
       onSubmit: (prompt, direction) => this.submit(prompt, direction),
       onDirection: (direction) => this.preview(direction),
     });
-    this.players = new Players();
+    this.players = new Players({ onRemove: (member, button) => this.confirmRemove(member, button) });
     this.sideSlot = h("div.side-slot");
+    // What happened to the room, in words, newest first; read out as it grows.
+    this.news = h("ol.news", { id: "room-news", role: "log", "aria-live": "polite", "aria-relevant": "additions" });
+    this.newsCard = h("section.news-card", { "aria-labelledby": "news-title", hidden: true },
+      h("h2", { id: "news-title" }, "What happened"), this.news);
     this.el = h("div.room-page", {}, this.header.el,
       h("div.room-grid", {},
         h("section.stage", { "aria-label": "Canvas" }, this.board.el),
-        h("aside.sidebar", {}, this.turn.el, this.sideSlot, this.players.el)));
+        h("aside.sidebar", {}, this.turn.el, this.sideSlot, this.players.el, this.newsCard)));
     this.feed = new RoomFeed(room.id, room.seq, {
       snapshot: (snapshot) => this.replace(snapshot),
       event: (event) => this.onEvent(event),
@@ -38,14 +53,19 @@ export class RoomPage {
       error: (frame) => toast(frame.message || refusalMessage(frame), "bad"),
       status: (state) => this.onStatus(state),
     });
+    const warning = takeNote(room.id);
+    if (warning) this.header.showWarning(warning);
     this.replace(room);
-    // A finished room no longer changes (and may be read signed out, with no socket allowed).
-    if (room.status === "finished") this.live = true;
+    // A finished room changes once more at most, when its host plays again: its players keep
+    // listening for that; everyone else reads it without a socket (signed out, none is allowed).
+    const me = currentUser();
+    if (room.status === "finished" && !(isMember(room, me) && !room.rematch_id)) this.live = true;
     else this.feed.start();
   }
 
   destroy() {
     this.feed.stop();
+    this.confirm.destroy();
     this.turn.destroy();
     this.reveal?.destroy();
     this.board.destroy();
@@ -53,7 +73,12 @@ export class RoomPage {
 
   replace(room) {
     room.progress = this.room.step && room.step?.id === this.room.step.id ? this.room.progress : null;
+    room.former_members ??= [];
     this.room = room;
+    const me = currentUser();
+    if (me && !isMember(room, me) && room.former_members.some((m) => m.user_id === me.id) && this.header.gone.hidden) {
+      this.noLongerPlaying(null);
+    }
     if (this.reveal && this.reveal.tiles.length !== room.tiles.length) {
       this.reveal.destroy();
       this.reveal = null;
@@ -76,22 +101,39 @@ export class RoomPage {
 
   onEvent(event) {
     const me = currentUser();
+    const meId = me?.id ?? null;
+    const turnBefore = this.room.turn?.player_id;
     const { kind, data } = applyEvent(this.room, event);
-    const mine = data.player_id === me?.id;
+    const name = (userId) => memberName(this.room, userId);
+    const mine = data.player_id === meId;
     switch (kind) {
       case "member.joined":
-        if (data.user_id !== me?.id) toast(`${data.display_name} joined the room.`);
+        if (data.user_id !== meId) this.announce(`${data.display_name} joined the room.`);
+        break;
+      case "member.left":
+        if (data.reason === "removed") this.removed.add(data.user_id);
+        this.announce(memberLeftMessage(data, name, meId), data.user_id === meId ? "bad" : "info");
+        if (data.user_id === meId) this.noLongerPlaying(data.reason);
+        if (turnBefore === data.user_id && this.room.turn?.player_id === data.user_id) {
+          this.turn.say(memberLeftMessage(data, name, meId)); // the turn moves on with the next event
+        }
+        break;
+      case "room.host_changed":
+        this.announce(hostChangedMessage(data, name, meId), data.host_id === meId ? "good" : "info");
         break;
       case "room.started":
-        toast(STARTED, "good");
+        this.announce(STARTED, "good");
         break;
       case "turn.changed":
       case "turn.skipped":
-        if (kind === "turn.skipped") this.turn.say(`${memberName(this.room, data.skipped_player_id)} ran out of time, so the turn moved on.`);
+        if (kind === "turn.skipped") this.turn.say(skipMessage(data, name, meId, this.removed.has(data.skipped_player_id)));
         if (isMyTurn(this.room, me)) {
           toast("It is your turn!", "good");
           this.feed.resync(); // which directions are free now is the server's call
         }
+        break;
+      case "turn.extended":
+        this.turn.say(OUTAGE, "good");
         break;
       case "step.started":
         this.seenSteps.add(data.step_id);
@@ -101,23 +143,66 @@ export class RoomPage {
         break;
       case "step.committed":
         if (data.tile && showsCanvas(this.room) && !this.reveal) this.board.addTile(data.tile, true);
-        this.turn.say(mine ? "Your tile landed on the canvas." : `${memberName(this.room, data.player_id)} painted a tile.`, "good");
+        this.turn.say(mine ? "Your tile landed on the canvas." : `${name(data.player_id)} painted a tile.`, "good");
         break;
       case "step.aborted":
-        this.turn.say(abortMessage(data, mine, memberName(this.room, data.player_id)), "bad");
+        this.turn.say(abortMessage(data, mine, name(data.player_id)), "bad");
         if (mine) {
           toast("Your tile was not painted. See why under the turn.", "bad");
           refreshUser();
         }
         break;
       case "room.finished":
-        toast(data.reason === "complete" ? "The canvas is complete! Here is the reveal." : FINISHED_BY_HOST, "good");
+        this.announce(finishMessage(data.reason), "good");
         this.feed.resync(); // folded rooms reveal their tiles now
+        break;
+      case "room.rematch":
+        this.announce("Rematch ready: a new game with the same players is waiting.", "good");
         break;
       default:
         break;
     }
     this.render();
+  }
+
+  /** Says `text` in the room's news (read out) and as a toast (only seen, so it is said once). */
+  announce(text, kind = "info") {
+    this.newsCard.hidden = false;
+    this.news.prepend(h("li", { dataset: { kind } }, text));
+    while (this.news.children.length > NEWS_KEPT) this.news.lastElementChild.remove();
+    toast(text, kind, { quiet: true });
+  }
+
+  /** This viewer left or was removed: no more turns; a folded room is no longer theirs to see. */
+  noLongerPlaying(reason) {
+    const why = { removed: "The host removed you from this room, so you can no longer play in it.", left: "You left this room." };
+    this.header.setGone(why[reason] ?? "You are no longer a player in this room.");
+    if (this.room.mode === "folded" && this.room.status !== "finished") {
+      this.feed.stop(); // a folded room is shown to its players only
+      this.header.connection.hidden = true;
+    }
+  }
+
+  confirmRemove(member, button) {
+    const roomId = this.room.id;
+    this.confirm.ask({
+      title: `Remove ${member.display_name}?`,
+      text: `${member.display_name} leaves the turn order at once and cannot join this room again. Their tiles stay on the canvas.`,
+      yes: `Remove ${member.display_name}`,
+      opener: button,
+      after: () => this.players.title,
+      action: async () => {
+        this.removed.add(member.user_id); // its events may come before this answer
+        try {
+          const { room } = await api("POST", `/api/rooms/${roomId}/members/${member.user_id}/remove`);
+          await this.feed.follow(room);
+        } catch (error) {
+          this.removed.delete(member.user_id);
+          if (error instanceof ApiError && error.code === "not_found") this.feed.resync();
+          throw error;
+        }
+      },
+    });
   }
 
   async submit(prompt, direction) {

@@ -3,22 +3,38 @@
 /** Applies one event to `room` in place; returns what the views need to react to. */
 export function applyEvent(room, { seq, kind, data }) {
   room.seq = Math.max(room.seq, seq);
+  room.former_members ??= [];
   switch (kind) {
     case "member.joined":
       if (!room.members.some((m) => m.user_id === data.user_id)) {
         room.members.push({ user_id: data.user_id, display_name: data.display_name, position: data.position });
         room.members.sort((a, b) => a.position - b.position);
       }
+      room.former_members = room.former_members.filter((m) => m.user_id !== data.user_id);
       break;
-    case "member.left":
+    case "member.left": {
+      const leaver = room.members.find((m) => m.user_id === data.user_id);
       room.members = room.members.filter((m) => m.user_id !== data.user_id);
+      // Their tiles stay on the canvas, so their name is kept to credit them.
+      if (!room.former_members.some((m) => m.user_id === data.user_id)) {
+        room.former_members.push({ user_id: data.user_id, display_name: data.display_name ?? leaver?.display_name ?? "Someone" });
+      }
+      break;
+    }
+    case "room.host_changed":
+      room.host_id = data.host_id;
       break;
     case "room.started":
       room.status = "playing";
       break;
     case "turn.changed":
     case "turn.skipped":
-      room.turn = data.turn;
+    case "turn.extended":
+      if (data.turn) {
+        // The same turn given more time keeps its nonce, should this copy not carry it.
+        const same = room.turn && room.turn.number === data.turn.number && room.turn.player_id === data.turn.player_id;
+        room.turn = same && !data.turn.nonce && room.turn.nonce ? { ...data.turn, nonce: room.turn.nonce } : data.turn;
+      }
       break;
     case "step.started":
       room.step = {
@@ -51,16 +67,24 @@ export function applyEvent(room, { seq, kind, data }) {
       room.step = null;
       room.progress = null;
       break;
+    case "room.rematch":
+      room.rematch_id = data.room_id;
+      break;
     default:
       break;
   }
   return { kind, data };
 }
 
+/** A member's name, or a former member's (who left or was removed), or "Someone". */
 export const memberName = (room, userId) =>
-  room.members.find((m) => m.user_id === userId)?.display_name ?? "Someone";
+  room.members.find((m) => m.user_id === userId)?.display_name
+  ?? room.former_members?.find((m) => m.user_id === userId)?.display_name
+  ?? "Someone";
 
 export const isMember = (room, user) => Boolean(user) && room.members.some((m) => m.user_id === user.id);
+
+export const isHost = (room, user) => Boolean(user) && room.host_id === user.id;
 
 export const isMyTurn = (room, user) =>
   Boolean(user) && room.status === "playing" && room.turn?.player_id === user.id;

@@ -37,6 +37,25 @@ export async function refreshUser() {
 export const markSeen = (room) => localStorage.setItem(`exq:seen:${room.id}`, String(room.seq));
 export const lastSeen = (roomId) => Number(localStorage.getItem(`exq:seen:${roomId}`) ?? -1);
 
+/** A note for a page to show once, e.g. the warning given when a room was created. */
+export function leaveNote(roomId, text) {
+  try {
+    sessionStorage.setItem(`exq:note:${roomId}`, text);
+  } catch {
+    // Storage may be off (private mode): the note is only a nicety.
+  }
+}
+
+export function takeNote(roomId) {
+  try {
+    const text = sessionStorage.getItem(`exq:note:${roomId}`);
+    sessionStorage.removeItem(`exq:note:${roomId}`);
+    return text;
+  } catch {
+    return null;
+  }
+}
+
 export async function signOut() {
   await api("POST", "/api/auth/logout");
   setUser(null);

@@ -26,7 +26,10 @@ export function shareView(root, user, [, roomId]) {
     }
     board = new Board(room.tile_size, (tile) => `Tile by ${memberName(room, tile.author_id)}: ${tile.prompt}`);
     reveal = new Reveal(room, board);
-    const players = room.members.map((m) => m.display_name).join(", ");
+    // Everyone who played, and those who left after painting: their tiles are on the canvas too.
+    const authors = new Set(room.tiles.map((tile) => tile.author_id));
+    const former = (room.former_members ?? []).filter((m) => authors.has(m.user_id));
+    const players = [...room.members, ...former].map((m) => m.display_name).join(", ");
     root.append(h("div.share-page", {},
       h("header.share-header", {}, h("p.kicker", {}, "An exquisite corpse"), h("h1.room-title", {}, room.name),
         h("p", {}, `Painted by ${players}.`)),

@@ -28,6 +28,12 @@ const REFUSALS = {
   room_finished: "This room has already finished.",
   not_host: "Only the host can do that.",
   already_started: "The game has already started.",
+  removed_from_room: "The host removed you from this room, so you cannot join it again.",
+  not_a_member: "You are not a player in this room.",
+  cannot_remove_self: "You cannot remove yourself. Leave the room instead.",
+  room_not_finished: "The game is not over yet.",
+  already_rematched: "There is already a rematch of this room.",
+  not_found: "That could not be found. It may be gone already.",
 };
 
 export function abortReason(reason) {
@@ -52,6 +58,70 @@ export function refusalMessage(error) {
 // Said by the host's own answer and by the event it causes: the same words, so one toast.
 export const STARTED = "The game has started!";
 export const FINISHED_BY_HOST = "The host finished the game. Here is the reveal.";
+
+const FINISH_REASONS = {
+  complete: "The canvas is complete! Here is the reveal.",
+  host: FINISHED_BY_HOST,
+  abandoned: "Everyone left, so the game is over. Here is the reveal.",
+  idle: "Nobody played for a long time, so the game is over. Here is the reveal.",
+  admin: "An operator finished the game. Here is the reveal.",
+};
+
+export const finishMessage = (reason) => FINISH_REASONS[reason] || "The game is over. Here is the reveal.";
+
+export const OUTAGE = "The server was away; the clock was given back.";
+
+/**
+ * The sentences for events about people. `name(userId)` names anyone who is or was in the room;
+ * `meId` is the viewer (null when signed out), who is "you".
+ */
+export function memberLeftMessage({ user_id: userId, reason }, name, meId) {
+  const you = userId === meId;
+  if (reason === "removed") return you ? "The host removed you from the room." : `The host removed ${name(userId)}.`;
+  return you ? "You left the room." : `${name(userId)} left the room.`;
+}
+
+export function hostChangedMessage({ host_id: hostId }, name, meId) {
+  return hostId === meId ? "You are now the host." : `${name(hostId)} is now the host.`;
+}
+
+/** Who plays next: "Cy is up", "it is your turn", or "" when nobody is. */
+function whoIsUp(turn, name, meId) {
+  if (!turn?.player_id) return "";
+  return turn.player_id === meId ? "it is your turn" : `${name(turn.player_id)} is up`;
+}
+
+/** Why a turn was skipped and who is up; `removed` says the skipped player was removed by the host. */
+export function skipMessage({ reason, skipped_player_id: skipped, turn }, name, meId, removed = false) {
+  const you = skipped === meId;
+  const who = name(skipped);
+  const up = whoIsUp(turn, name, meId);
+  const then = up ? `; ${up}.` : ".";
+  if (removed) return you ? `The host removed you${then}` : `The host removed ${who}${then}`;
+  switch (reason) {
+    case "deadline":
+      return you ? "You ran out of time, so the turn moved on." : `${who} ran out of time, so the turn moved on.`;
+    case "host":
+      return you ? `The host skipped your turn${then}` : `The host skipped ${who}${then}`;
+    case "left":
+      return you ? `You left the room${then}` : `${who} left the room${then}`;
+    case "no_credits":
+      return you ? "You have no credits left, so your turn was skipped." : `${who} has no credits left, so the turn moved on.`;
+    default:
+      return you ? `Your turn was skipped${then}` : `${who}'s turn was skipped${then}`;
+  }
+}
+
+export const LEDGER_KINDS = {
+  signup_grant: "Welcome credits",
+  daily_grant: "Daily free credits",
+  step_debit: "Painted a tile",
+  step_refund: "Refund for a tile that was not painted",
+  admin_grant: "Credits from an operator",
+  admin_revoke: "Credits removed by an operator",
+  purchase: "Credits bought",
+  purchase_refund: "Purchase refunded",
+};
 
 export const STATUS_LABELS = { lobby: "In the lobby", playing: "Playing", finished: "Finished" };
 

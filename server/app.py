@@ -10,7 +10,8 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from engine import Generator
-from server.http import admin, auth, health, openapi, pages, pictures, rooms, steps
+from server.http import openapi, pages
+from server.http.api import API_ROUTES
 from server.http.errors import EXCEPTION_HANDLERS
 from server.http.middleware import RequestContext, SecurityHeaders
 from server.http.origin import OriginGuard
@@ -35,15 +36,10 @@ def create_app(settings: Settings | None = None, *, generator: Generator | None 
 
     routes = [
         *pages.routes,
-        *auth.routes,
-        *rooms.routes,
-        *steps.routes,
-        *pictures.routes,
-        *room_socket.routes,
-        *admin.routes,
-        *admin_socket.routes,
-        *health.routes,
+        *API_ROUTES,
         *openapi.routes,
+        *room_socket.routes,
+        *admin_socket.routes,
     ]
     middleware = [
         Middleware(SecurityHeaders, production=settings.production),

@@ -84,7 +84,7 @@ async def open_services(
         runner = await stack.enter_async_context(
             StepRunner(studio, publisher, shutdown_grace=settings.shutdown_grace_seconds)
         )
-        await stack.enter_async_context(Reaper(db, metrics, publisher, settings.reaper_interval_seconds))
+        await stack.enter_async_context(Reaper(db, metrics, publisher, settings))
         metrics.track_live(lambda: hub.connection_count, lambda: hub.spectator_count, lambda: len(runner.running))
         yield Services(
             settings=settings,

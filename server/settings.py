@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     mock_fail_rate: float = Field(0.0, ge=0, le=1)
 
     reaper_interval_seconds: float = Field(2.0, gt=0)
+    # Free players below this are topped up to it once per UTC day (0: no allowance).
+    daily_credits: int = Field(10, ge=0)
+    # A room with no step for this long finishes (`idle`).
+    room_idle_days: float = Field(14, gt=0)
     # At shutdown, running steps get this long to commit; then they are aborted and refunded.
     shutdown_grace_seconds: float = Field(10.0, ge=0)
     # Frames a socket may have waiting before it counts as too slow and is closed with 4008.
@@ -71,6 +75,11 @@ class Settings(BaseSettings):
     def json_logs(self) -> bool:
         """JSON lines in production unless LOG_FORMAT says otherwise."""
         return self.log_format == "json" or (self.log_format is None and self.production)
+
+    @property
+    def outage_threshold_seconds(self) -> float:
+        """A heartbeat gap this long means no instance was serving: a few missed reaper passes."""
+        return 3 * self.reaper_interval_seconds + 1
 
     @property
     def production(self) -> bool:

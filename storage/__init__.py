@@ -1,6 +1,6 @@
 """Everything that persists: Postgres (every SQL statement lives here), blobs, the ledger."""
 
-from storage import accounts, admin, credits, database, events, rooms, steps
+from storage import accounts, admin, credits, database, events, listings, members, rooms, service, steps
 from storage.blobs import BlobStore, BlobStoreError, LocalBlobStore, is_blob_key, open_blob_store
 from storage.bus import Bus, MemoryBus, RedisBus, open_bus
 from storage.database import Connection, Database
@@ -24,7 +24,10 @@ __all__ = [
     "credits",
     "database",
     "events",
+    "listings",
+    "members",
     "rooms",
+    "service",
     "steps",
     "Bus",
     "MemoryBus",

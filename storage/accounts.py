@@ -16,6 +16,7 @@ __all__ = [
     "UserJson",
     "insert_user",
     "user_by_id",
+    "user_by_email",
     "login_record",
     "insert_session",
     "session_user",
@@ -78,6 +79,12 @@ async def insert_user(conn: Connection, *, email: str, password_hash: str, displ
 async def user_by_id(conn: Connection, user_id: int) -> User | None:
     # Returns the user, disabled or not.
     row = await conn.fetchrow(f"SELECT {_USER_COLUMNS} FROM users WHERE id = $1", user_id)
+    return None if row is None else _user(row)
+
+
+async def user_by_email(conn: Connection, email: str) -> User | None:
+    # Returns the user with this (lowercase) email, disabled or not.
+    row = await conn.fetchrow(f"SELECT {_USER_COLUMNS} FROM users WHERE email = $1", email.strip().lower())
     return None if row is None else _user(row)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
@@ -10,7 +12,7 @@ import asyncpg
 from storage.database import Connection
 from storage.errors import PaymentRequired
 
-__all__ = ["LedgerKind", "post_credits"]
+__all__ = ["LedgerKind", "LedgerEntry", "post_credits", "grant_daily", "balance", "ledger_page"]
 
 
 class LedgerKind(StrEnum):
@@ -19,6 +21,17 @@ class LedgerKind(StrEnum):
     STEP_REFUND = "step_refund"
     ADMIN_GRANT = "admin_grant"
     ADMIN_REVOKE = "admin_revoke"
+    DAILY_GRANT = "daily_grant"
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    id: int
+    kind: str
+    amount: int
+    room_id: UUID | None
+    step_id: UUID | None
+    at: datetime
 
 
 async def post_credits(
@@ -59,3 +72,57 @@ async def post_credits(
         reason,
     )
     return balance
+
+
+async def grant_daily(conn: Connection, user_id: int, allowance: int) -> int | None:
+    """Tops the user up to `allowance` if they are below it and have had no daily grant this UTC
+    day; returns the new balance, or None when nothing was granted.
+
+    The ledger's unique (user, day) index decides, so racing instances grant once; the user's row
+    is locked first so the amount matches the balance it tops up.
+    """
+    if not conn.is_in_transaction():
+        raise RuntimeError("grant_daily needs the caller's transaction")
+    if allowance <= 0:
+        return None
+    # Returns the balance, row-locked.
+    current = await conn.fetchval("SELECT credits FROM users WHERE id = $1 FOR UPDATE", user_id)
+    if current is None or current >= allowance:
+        return None
+    # Returns the new entry's id, or nothing when today's grant exists.
+    granted = await conn.fetchval(
+        """INSERT INTO credit_ledger (user_id, delta, kind, grant_day)
+           VALUES ($1, $2, 'daily_grant', (now() AT TIME ZONE 'UTC')::date)
+           ON CONFLICT (user_id, grant_day) WHERE kind = 'daily_grant' DO NOTHING RETURNING id""",
+        user_id,
+        allowance - current,
+    )
+    if granted is None:
+        return None
+    # Returns the new cached balance.
+    new_balance: int = await conn.fetchval(
+        "UPDATE users SET credits = credits + $2 WHERE id = $1 RETURNING credits", user_id, allowance - current
+    )
+    return new_balance
+
+
+async def balance(conn: Connection, user_id: int) -> int:
+    # Returns the user's cached balance.
+    credits: int | None = await conn.fetchval("SELECT credits FROM users WHERE id = $1", user_id)
+    if credits is None:
+        raise RuntimeError(f"no user {user_id}")
+    return credits
+
+
+async def ledger_page(conn: Connection, user_id: int, before_id: int | None, limit: int) -> list[LedgerEntry]:
+    # Returns the user's ledger entries older than `before_id`, newest first, with their rooms.
+    rows = await conn.fetch(
+        """SELECT l.id, l.kind, l.delta AS amount, s.room_id, l.step_id, l.created_at AS at
+           FROM credit_ledger l LEFT JOIN steps s ON s.id = l.step_id
+           WHERE l.user_id = $1 AND ($2::bigint IS NULL OR l.id < $2)
+           ORDER BY l.id DESC LIMIT $3""",
+        user_id,
+        before_id,
+        limit,
+    )
+    return [LedgerEntry(**dict(row)) for row in rows]

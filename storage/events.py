@@ -23,6 +23,9 @@ class EventKind(StrEnum):
     STEP_COMMITTED = "step.committed"
     STEP_ABORTED = "step.aborted"
     ROOM_FINISHED = "room.finished"
+    ROOM_HOST_CHANGED = "room.host_changed"
+    ROOM_REMATCH = "room.rematch"
+    TURN_EXTENDED = "turn.extended"
 
 
 @dataclass(frozen=True)

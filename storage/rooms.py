@@ -10,28 +10,30 @@ from uuid import UUID
 import asyncpg
 
 from storage.database import Connection, returned
-from storage.errors import Conflict
 
 __all__ = [
     "RoomMode",
     "RoomStatus",
     "Room",
-    "Member",
     "Turn",
     "insert_room",
     "room_by_id",
     "lock_room",
-    "insert_member",
-    "room_members",
-    "members_of_rooms",
-    "is_member",
+    "room_by_invite",
     "set_status",
+    "set_host",
+    "set_rematch",
+    "begin_turn",
     "set_turn",
     "count_tile",
-    "rooms_of_user",
-    "open_rooms",
+    "count_unattended_turn",
+    "note_step",
+    "note_members_seen",
     "event_heads",
     "rooms_past_turn_deadline",
+    "idle_rooms",
+    "is_idle",
+    "timed_rooms",
 ]
 
 
@@ -46,8 +48,10 @@ class RoomStatus(StrEnum):
     FINISHED = "finished"
 
     def can_become(self, other: RoomStatus) -> bool:
+        # A lobby may finish too: when everyone leaves it, or nobody starts it for days.
         return (self, other) in {
             (RoomStatus.LOBBY, RoomStatus.PLAYING),
+            (RoomStatus.LOBBY, RoomStatus.FINISHED),
             (RoomStatus.PLAYING, RoomStatus.FINISHED),
         }
 
@@ -77,21 +81,21 @@ class Room:
     seq: int
     tile_count: int
     created_at: datetime
+    # When the live turn began; the last time a hub saw a member's socket; the last step begun.
+    turn_started_at: datetime | None = None
+    member_seen_at: datetime | None = None
+    last_step_at: datetime | None = None
+    # Turns in a row that passed by their deadline with no member there.
+    unattended_turns: int = 0
+    rematch_id: UUID | None = None
 
 
-@dataclass(frozen=True)
-class Member:
-    user_id: int
-    display_name: str
-    position: int
-
-
-_ROOM_COLUMNS = """id, name, mode, status, tile_size, extent_w, extent_h, max_steps, max_members,
+ROOM_COLUMNS = """id, name, mode, status, tile_size, extent_w, extent_h, max_steps, max_members,
     turn_seconds, host_id, invite_code, turn_number, turn_player_id, turn_nonce, turn_deadline,
-    seq, tile_count, created_at"""
+    seq, tile_count, created_at, turn_started_at, member_seen_at, last_step_at, unattended_turns, rematch_id"""
 
 
-def _room(row: asyncpg.Record) -> Room:
+def room_from_row(row: asyncpg.Record) -> Room:
     return Room(
         id=row["id"],
         name=row["name"],
@@ -108,6 +112,11 @@ def _room(row: asyncpg.Record) -> Room:
         seq=row["seq"],
         tile_count=row["tile_count"],
         created_at=row["created_at"],
+        turn_started_at=row["turn_started_at"],
+        member_seen_at=row["member_seen_at"],
+        last_step_at=row["last_step_at"],
+        unattended_turns=row["unattended_turns"],
+        rematch_id=row["rematch_id"],
     )
 
 
@@ -126,7 +135,7 @@ async def insert_room(
     # Returns the new room, in the lobby.
     row = await conn.fetchrow(
         f"""INSERT INTO rooms (name, mode, tile_size, max_steps, max_members, turn_seconds, host_id, invite_code)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {_ROOM_COLUMNS}""",
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {ROOM_COLUMNS}""",
         name,
         mode,
         tile_size,
@@ -136,13 +145,13 @@ async def insert_room(
         host_id,
         invite_code,
     )
-    return _room(returned(row))
+    return room_from_row(returned(row))
 
 
 async def room_by_id(conn: Connection, room_id: UUID) -> Room | None:
     # Returns the room as of now, unlocked.
-    row = await conn.fetchrow(f"SELECT {_ROOM_COLUMNS} FROM rooms WHERE id = $1", room_id)
-    return None if row is None else _room(row)
+    row = await conn.fetchrow(f"SELECT {ROOM_COLUMNS} FROM rooms WHERE id = $1", room_id)
+    return None if row is None else room_from_row(row)
 
 
 async def lock_room(conn: Connection, room_id: UUID) -> Room | None:
@@ -151,57 +160,8 @@ async def lock_room(conn: Connection, room_id: UUID) -> Room | None:
     if not conn.is_in_transaction():
         raise RuntimeError("lock_room needs the caller's transaction")
     # Returns the room, row-locked.
-    row = await conn.fetchrow(f"SELECT {_ROOM_COLUMNS} FROM rooms WHERE id = $1 FOR UPDATE", room_id)
-    return None if row is None else _room(row)
-
-
-async def insert_member(conn: Connection, room_id: UUID, user_id: int) -> int:
-    """Appends the user to the turn order (the room must be locked); returns their position."""
-    try:
-        # Returns the new member's position, one past the last.
-        return await conn.fetchval(
-            """INSERT INTO room_members (room_id, user_id, position)
-               SELECT $1, $2, coalesce(max(position) + 1, 0) FROM room_members WHERE room_id = $1
-               RETURNING position""",
-            room_id,
-            user_id,
-        )
-    except asyncpg.UniqueViolationError as exc:
-        raise Conflict("You are already in this room.", code="already_member") from exc
-
-
-async def room_members(conn: Connection, room_id: UUID) -> list[Member]:
-    # Returns the members in turn order.
-    rows = await conn.fetch(
-        """SELECT m.user_id, u.display_name, m.position
-           FROM room_members m JOIN users u ON u.id = m.user_id
-           WHERE m.room_id = $1 ORDER BY m.position""",
-        room_id,
-    )
-    return [Member(**dict(row)) for row in rows]
-
-
-async def members_of_rooms(conn: Connection, room_ids: list[UUID]) -> dict[UUID, list[Member]]:
-    # Returns the members of each room, in turn order.
-    rows = await conn.fetch(
-        """SELECT m.room_id, m.user_id, u.display_name, m.position
-           FROM room_members m JOIN users u ON u.id = m.user_id
-           WHERE m.room_id = ANY($1::uuid[]) ORDER BY m.room_id, m.position""",
-        room_ids,
-    )
-    members: dict[UUID, list[Member]] = {room_id: [] for room_id in room_ids}
-    for row in rows:
-        members[row["room_id"]].append(Member(row["user_id"], row["display_name"], row["position"]))
-    return members
-
-
-async def is_member(conn: Connection, room_id: UUID, user_id: int) -> bool:
-    # Returns whether the membership row exists.
-    return await conn.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM room_members WHERE room_id = $1 AND user_id = $2)",
-        room_id,
-        user_id,
-    )
+    row = await conn.fetchrow(f"SELECT {ROOM_COLUMNS} FROM rooms WHERE id = $1 FOR UPDATE", room_id)
+    return None if row is None else room_from_row(row)
 
 
 async def set_status(conn: Connection, room: Room, status: RoomStatus) -> None:
@@ -219,7 +179,23 @@ async def set_status(conn: Connection, room: Room, status: RoomStatus) -> None:
     )
 
 
+async def begin_turn(conn: Connection, room_id: UUID, turn: Turn) -> None:
+    """Makes `turn` the live turn, beginning now."""
+    # Returns nothing.
+    await conn.execute(
+        """UPDATE rooms SET turn_number = $2, turn_player_id = $3, turn_nonce = $4, turn_deadline = $5,
+               turn_started_at = now()
+           WHERE id = $1""",
+        room_id,
+        turn.number,
+        turn.player_id,
+        turn.nonce,
+        turn.deadline,
+    )
+
+
 async def set_turn(conn: Connection, room_id: UUID, turn: Turn) -> None:
+    """Changes the live turn's fields (a new deadline) without beginning it anew."""
     # Returns nothing.
     await conn.execute(
         """UPDATE rooms SET turn_number = $2, turn_player_id = $3, turn_nonce = $4, turn_deadline = $5
@@ -239,31 +215,6 @@ async def count_tile(conn: Connection, room_id: UUID) -> int:
     )
 
 
-async def rooms_of_user(conn: Connection, user_id: int, limit: int = 100) -> list[Room]:
-    # Returns the user's rooms, newest first.
-    rows = await conn.fetch(
-        f"""SELECT {_ROOM_COLUMNS} FROM rooms
-            WHERE id IN (SELECT room_id FROM room_members WHERE user_id = $1)
-            ORDER BY created_at DESC LIMIT $2""",
-        user_id,
-        limit,
-    )
-    return [_room(row) for row in rows]
-
-
-async def open_rooms(conn: Connection, exclude_user: int, limit: int = 50) -> list[Room]:
-    # Returns open rooms in the lobby or playing that the user is not in, newest first.
-    rows = await conn.fetch(
-        f"""SELECT {_ROOM_COLUMNS} FROM rooms
-            WHERE mode = 'open' AND status IN ('lobby', 'playing')
-              AND id NOT IN (SELECT room_id FROM room_members WHERE user_id = $1)
-            ORDER BY created_at DESC LIMIT $2""",
-        exclude_user,
-        limit,
-    )
-    return [_room(row) for row in rows]
-
-
 async def event_heads(conn: Connection, room_ids: list[UUID]) -> dict[UUID, int]:
     # Returns each room's last event seq.
     rows = await conn.fetch("SELECT id, seq FROM rooms WHERE id = ANY($1::uuid[])", room_ids)
@@ -279,4 +230,70 @@ async def rooms_past_turn_deadline(conn: Connection, limit: int = 100) -> list[U
            LIMIT $1""",
         limit,
     )
+    return [row["id"] for row in rows]
+
+
+async def room_by_invite(conn: Connection, invite_code: str) -> Room | None:
+    # Returns the newest room with this invite code.
+    row = await conn.fetchrow(
+        f"SELECT {ROOM_COLUMNS} FROM rooms WHERE invite_code = $1 ORDER BY created_at DESC LIMIT 1", invite_code
+    )
+    return None if row is None else room_from_row(row)
+
+
+async def set_host(conn: Connection, room_id: UUID, user_id: int) -> None:
+    # Returns nothing.
+    await conn.execute("UPDATE rooms SET host_id = $2 WHERE id = $1", room_id, user_id)
+
+
+async def set_rematch(conn: Connection, room_id: UUID, rematch_id: UUID) -> None:
+    # Returns nothing.
+    await conn.execute("UPDATE rooms SET rematch_id = $2 WHERE id = $1", room_id, rematch_id)
+
+
+async def count_unattended_turn(conn: Connection, room_id: UUID, *, attended: bool) -> int:
+    """Counts a turn that passed by its deadline: in a row when nobody was there, else from 0."""
+    # Returns the new count of unattended turns in a row.
+    return await conn.fetchval(
+        """UPDATE rooms SET unattended_turns = CASE WHEN $2 THEN 0 ELSE unattended_turns + 1 END
+           WHERE id = $1 RETURNING unattended_turns""",
+        room_id,
+        attended,
+    )
+
+
+async def note_step(conn: Connection, room_id: UUID) -> None:
+    """A step began: the room is active, and its turns are attended again."""
+    # Returns nothing.
+    await conn.execute("UPDATE rooms SET last_step_at = now(), unattended_turns = 0 WHERE id = $1", room_id)
+
+
+async def note_members_seen(conn: Connection, room_ids: list[UUID]) -> None:
+    """A hub has a member's socket open in each of these rooms, now."""
+    # Returns nothing.
+    await conn.execute("UPDATE rooms SET member_seen_at = now() WHERE id = ANY($1::uuid[])", room_ids)
+
+
+_IDLE = """r.status IN ('lobby', 'playing')
+    AND greatest(r.created_at, r.started_at, r.last_step_at) < now() - make_interval(secs => $1 * 86400)
+    AND NOT EXISTS (SELECT 1 FROM steps s WHERE s.room_id = r.id AND s.status = 'running')"""
+
+
+async def idle_rooms(conn: Connection, idle_days: float, limit: int = 100) -> list[UUID]:
+    # Returns unfinished rooms with no step (nor a start) for `idle_days`, and none running.
+    rows = await conn.fetch(f"SELECT r.id FROM rooms r WHERE {_IDLE} LIMIT $2", float(idle_days), limit)
+    return [row["id"] for row in rows]
+
+
+async def is_idle(conn: Connection, room_id: UUID, idle_days: float) -> bool:
+    # Returns whether the room is one idle_rooms() would list.
+    idle: bool = await conn.fetchval(
+        f"SELECT EXISTS (SELECT 1 FROM rooms r WHERE {_IDLE} AND r.id = $2)", float(idle_days), room_id
+    )
+    return idle
+
+
+async def timed_rooms(conn: Connection) -> list[UUID]:
+    # Returns playing rooms whose turn has a deadline.
+    rows = await conn.fetch("SELECT id FROM rooms WHERE status = 'playing' AND turn_deadline IS NOT NULL")
     return [row["id"] for row in rows]

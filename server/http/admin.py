@@ -11,38 +11,32 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from server.http.answers import AdminRooms, AdminSteps, AuditLog, AuditReply, CreditsReply, Overview
+from server.http.answers import AdminRooms, AdminSteps, AuditLog, AuditReply, Overview
 from server.http.documented import Answer, Endpoint, documented
 from server.http.sessions import current_user
 from server.http.validation import (
     Body,
-    NotEqual,
     Trimmed,
     parse_room_id,
     parse_uuid,
     read_json,
     services_of,
-    whole_number,
 )
 from server.play.access import locked_room
 from server.play.step import abort_if_running
 from server.play.turns import finish_room
 from server.services import Services
-from storage import Conflict, Forbidden, InvalidField, NotFound, accounts, admin, credits, steps
+from storage import Conflict, Forbidden, InvalidField, NotFound, admin, steps
 from storage.accounts import User
 from storage.rooms import RoomStatus
 
-__all__ = ["routes", "require_admin", "overview"]
+__all__ = ["routes", "require_admin", "repair", "Reason", "overview"]
 
 
 class Reason(Body):
     reason: Annotated[
         Trimmed, Field(min_length=1, max_length=500, description="Why, for the audit trail; trimmed, then measured.")
     ]
-
-
-class CreditChange(Reason):
-    delta: Annotated[int, Field(ge=-100_000, le=100_000), NotEqual(0)]
 
 
 STATUS = {"name": "status", "in": "query", "schema": {"type": "string", "enum": [str(s) for s in RoomStatus]}}
@@ -62,7 +56,7 @@ def _read(operation_id: str, summary: str, shape: Any, *query: dict[str, Any]) -
     )
 
 
-def _repair(
+def repair(
     operation_id: str, summary: str, body: type[Reason], error: int, shape: Any = AuditReply
 ) -> Callable[[Endpoint], Endpoint]:
     return documented(
@@ -82,13 +76,6 @@ async def require_admin(services: Services, conn: HTTPConnection) -> User:
         raise Forbidden("Only operators can do that.", code="not_admin")
     services.limits.admin_actions.hit(str(user.id))
     return user
-
-
-def _user_id(raw: str) -> int:
-    try:
-        return whole_number(raw, "user_id")
-    except InvalidField:
-        raise NotFound("No such user.") from None
 
 
 @_read("adminRooms", "Rooms, optionally of one status.", AdminRooms, STATUS)
@@ -116,7 +103,7 @@ async def list_steps(request: Request) -> Response:
     return JSONResponse(AdminSteps(steps=[s.public() for s in flying if s.stuck or not stuck_only]))
 
 
-@_repair("adminAbortStep", "Abort a running step and refund it.", Reason, 409)
+@repair("adminAbortStep", "Abort a running step and refund it.", Reason, 409)
 async def abort_step(request: Request) -> Response:
     services = services_of(request)
     operator = await require_admin(services, request)
@@ -144,7 +131,7 @@ async def abort_step(request: Request) -> Response:
     return JSONResponse(AuditReply(audit=entry.public()))
 
 
-@_repair("adminReleaseLease", "Release a room's lease, aborting and refunding the step that held it.", Reason, 409)
+@repair("adminReleaseLease", "Release a room's lease, aborting and refunding the step that held it.", Reason, 409)
 async def release_lease(request: Request) -> Response:
     """Releases a room's lease; the step that held it is aborted and refunded with it, since a
     running step without a lease would be a second source of truth about the room."""
@@ -172,62 +159,7 @@ async def release_lease(request: Request) -> Response:
     return JSONResponse(AuditReply(audit=entry.public()))
 
 
-@_repair(
-    "adminCredits",
-    "Grant (delta > 0) or revoke (delta < 0) credits through the ledger.",
-    CreditChange,
-    402,
-    CreditsReply,
-)
-async def change_credits(request: Request) -> Response:
-    services = services_of(request)
-    operator = await require_admin(services, request)
-    user_id = _user_id(request.path_params["user_id"])
-    body = await read_json(request, CreditChange)
-    kind = credits.LedgerKind.ADMIN_GRANT if body.delta > 0 else credits.LedgerKind.ADMIN_REVOKE
-    async with services.db.acquire() as conn:
-        async with conn.transaction():
-            if await accounts.user_by_id(conn, user_id) is None:
-                raise NotFound("No such user.")
-            balance = await credits.post_credits(conn, user_id, body.delta, kind, reason=body.reason)
-            entry = await admin.insert_audit(
-                conn,
-                admin_id=operator.id,
-                action=str(kind),
-                target_type="user",
-                target_id=str(user_id),
-                reason=body.reason,
-                detail={"delta": body.delta, "balance": balance},
-            )
-    return JSONResponse(CreditsReply(credits=balance, audit=entry.public()))
-
-
-@_repair("adminDisableUser", "Disable a user and revoke their sessions.", Reason, 409)
-async def disable_user(request: Request) -> Response:
-    services = services_of(request)
-    operator = await require_admin(services, request)
-    user_id = _user_id(request.path_params["user_id"])
-    body = await read_json(request, Reason)
-    if user_id == operator.id:
-        raise Conflict("You cannot disable your own account.", code="cannot_disable_self")
-    async with services.db.acquire() as conn:
-        async with conn.transaction():
-            if await accounts.user_by_id(conn, user_id) is None:
-                raise NotFound("No such user.")
-            revoked = await admin.disable_user(conn, user_id)
-            entry = await admin.insert_audit(
-                conn,
-                admin_id=operator.id,
-                action="disable_user",
-                target_type="user",
-                target_id=str(user_id),
-                reason=body.reason,
-                detail={"sessions_revoked": revoked},
-            )
-    return JSONResponse(AuditReply(audit=entry.public()))
-
-
-@_repair("adminFinishRoom", "Finish a playing room.", Reason, 409)
+@repair("adminFinishRoom", "Finish a playing room.", Reason, 409)
 async def finish_playing_room(request: Request) -> Response:
     services = services_of(request)
     operator = await require_admin(services, request)
@@ -292,6 +224,4 @@ routes = [
     Route("/api/admin/steps/{step_id}/abort", abort_step, methods=["POST"]),
     Route("/api/admin/rooms/{room_id}/release-lease", release_lease, methods=["POST"]),
     Route("/api/admin/rooms/{room_id}/finish", finish_playing_room, methods=["POST"]),
-    Route("/api/admin/users/{user_id}/credits", change_credits, methods=["POST"]),
-    Route("/api/admin/users/{user_id}/disable", disable_user, methods=["POST"]),
 ]

@@ -14,10 +14,15 @@ from storage.accounts import UserJson
 from storage.admin import AdminRoomJson, AuditEntryJson, FlightStepJson
 
 __all__ = [
+    "AccountJson",
     "UserReply",
     "SessionReply",
     "RoomReply",
+    "CreatedRoom",
     "RoomList",
+    "InvitePreview",
+    "LedgerEntryJson",
+    "LedgerPage",
     "EventPage",
     "StepReply",
     "ErrorJson",
@@ -35,22 +40,57 @@ __all__ = [
 ]
 
 
+class AccountJson(UserJson):
+    daily_credits: Annotated[int, Field(description="The daily allowance: topped up to this once a day (0: none).")]
+
+
 class UserReply(TypedDict):
-    user: UserJson
+    user: AccountJson
 
 
 class SessionReply(TypedDict):
-    user: Annotated[UserJson | None, Field(description="Null when nobody is signed in.")]
+    user: Annotated[AccountJson | None, Field(description="Null when nobody is signed in.")]
 
 
 class RoomReply(TypedDict):
     room: RoomSnapshot
 
 
+class CreatedRoom(RoomReply):
+    warning: Annotated[str | None, Field(description="Set when max_steps is more than the members can pay for now.")]
+
+
 class RoomList(TypedDict):
-    """The rooms I am in, then open rooms to watch."""
+    """The rooms I am in (first page only), then a page of open rooms to watch."""
 
     rooms: list[RoomSummary]
+    next_cursor: Annotated[str | None, Field(description="The next page of rooms to watch; null at the end.")]
+
+
+class InvitePreview(TypedDict):
+    """What an invite link opens, shown before signing up."""
+
+    room_id: str
+    name: str
+    mode: Literal["open", "folded"]
+    status: Literal["lobby", "playing", "finished"]
+    host_name: str
+    member_count: int
+
+
+class LedgerEntryJson(TypedDict):
+    kind: str
+    amount: Annotated[int, Field(description="Credits in (positive) or out (negative).")]
+    room_id: str | None
+    step_id: str | None
+    at: str
+
+
+class LedgerPage(TypedDict):
+    """My credit entries, newest first."""
+
+    entries: list[LedgerEntryJson]
+    next_cursor: Annotated[str | None, Field(description="The next (older) page; null at the end.")]
 
 
 class EventPage(TypedDict):

@@ -10,13 +10,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from server.http.answers import SessionReply, UserReply
+from server.http.account import account_json
+from server.http.answers import UserReply
 from server.http.documented import Answer, documented
-from server.http.sessions import SESSION_COOKIE, current_user, end_session, optional_user, start_session
-from server.http.validation import Body, PrintableLine, Text, read_json, services_of
+from server.http.sessions import SESSION_COOKIE, end_session, start_session
+from server.http.validation import Body, PrintableLine, Text, clean_text, read_json, services_of
+from server.play.allowance import with_allowance
 from server.services import Services
 from storage import Forbidden, NotSignedIn, accounts, credits
-from storage.accounts import UserJson
 
 __all__ = ["routes"]
 
@@ -33,9 +34,13 @@ def _normal_email(value: str) -> str:
     return value.strip().lower()
 
 
-# Trimmed and lowercased before it is measured and matched; the schema says `format: email`.
+# Trimmed and lowercased before it is measured and matched; the schema says `format: email` and,
+# unlike other text fields, no control-character pattern: schemathesis's negative mode mutates an
+# email against that pattern into strings the pattern allows (appending "*") and reports them
+# accepted, so the pattern there would only make the document look stricter than it can be checked.
 Email = Annotated[
-    Text,
+    str,
+    AfterValidator(clean_text),
     AfterValidator(_normal_email),
     Field(max_length=254),
     AfterValidator(_email),
@@ -91,7 +96,7 @@ async def signup(request: Request) -> Response:
         created = await accounts.user_by_id(conn, user.id)
     if created is None:
         raise RuntimeError("a user vanished in the transaction that made them")
-    response = JSONResponse(UserReply(user=created.public()), 201)
+    response = JSONResponse(UserReply(user=account_json(created, services.settings)), 201)
     await start_session(services, response, created.id)
     return response
 
@@ -117,7 +122,8 @@ async def login(request: Request) -> Response:
         raise NotSignedIn("Wrong email or password.", code="invalid_credentials")
     if disabled:
         raise Forbidden("This account is disabled.", code="account_disabled")
-    response = JSONResponse(UserReply(user=user.public()))
+    user = await with_allowance(services.db, services.settings, user)
+    response = JSONResponse(UserReply(user=account_json(user, services.settings)))
     await start_session(services, response, user.id)
     return response
 
@@ -136,29 +142,8 @@ async def logout(request: Request) -> Response:
     return response
 
 
-@documented("me", "Who am I.", tag="auth", auth="signed_in", answers={200: Answer("The signed-in user.", UserJson)})
-async def me(request: Request) -> Response:
-    user = await current_user(services_of(request), request)
-    return JSONResponse(user.public())
-
-
-@documented(
-    "session",
-    "Who is signed in, if anyone: `user` is null rather than a 401.",
-    tag="auth",
-    auth="optional",
-    answers={200: Answer("The session's user, or null.", SessionReply)},
-)
-async def session(request: Request) -> Response:
-    """Who is signed in, without a 401 when nobody is: what a page asks when it loads."""
-    user = await optional_user(services_of(request), request)
-    return JSONResponse(SessionReply(user=user.public() if user else None))
-
-
 routes = [
     Route("/api/auth/signup", signup, methods=["POST"]),
     Route("/api/auth/login", login, methods=["POST"]),
     Route("/api/auth/logout", logout, methods=["POST"]),
-    Route("/api/me", me, methods=["GET"]),
-    Route("/api/session", session, methods=["GET"]),
 ]

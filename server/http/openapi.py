@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
@@ -24,8 +24,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from server.http import admin, auth, health, pictures, rooms, steps
 from server.http.answers import ErrorEnvelope
+from server.http.api import API_ROUTES
 from server.http.documented import Answer, Operation, documented, operation_of
 from server.http.sessions import SESSION_COOKIE
 from server.http.validation import MAX_BODY_BYTES
@@ -67,6 +67,13 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "step_id": {"description": "The step's id.", "schema": UUID},
     "user_id": {"schema": {"type": "integer", "minimum": 0}},
     "sha256": {"schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"}},
+    "code": {"description": "The room's invite code.", "schema": {"type": "string", "minLength": 1, "maxLength": 100}},
+    "user": {
+        "description": "The user's id, or their email.",
+        "schema": {
+            "anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "format": "email", "maxLength": 254}]
+        },
+    },
 }
 REF = "#/components/schemas/{model}"
 _PATH_NAME = re.compile(r"\{(\w+)")  # `{room_id}`, or `{room_id:uuid}` with a convertor
@@ -91,16 +98,7 @@ class _Schemas(GenerateJsonSchema):
 
 def _documented_routes() -> Iterator[tuple[str, str, Operation]]:
     """(path, method, operation) of every documented route; an undocumented one is a mistake."""
-    modules: list[Sequence[BaseRoute]] = [
-        auth.routes,
-        rooms.routes,
-        pictures.routes,
-        steps.routes,
-        health.routes,
-        routes,
-        admin.routes,
-    ]
-    for route in (route for module in modules for route in module):
+    for route in [*API_ROUTES, *routes]:
         if not isinstance(route, Route):
             continue
         operation = operation_of(route.endpoint)

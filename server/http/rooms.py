@@ -1,11 +1,11 @@
-"""Room routes: create, list, view, join, start, finish, and the event log."""
+"""Room routes: create, list, view, and the event log. Joining and leaving are in membership.py,
+the host's moves in hosting.py."""
 
 from __future__ import annotations
 
-import hmac
-import secrets
-from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
+from uuid import UUID
 
 from pydantic import Field
 from starlette.requests import Request
@@ -13,32 +13,42 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 import engine
-from server.http.answers import EventPage, RoomList, RoomReply
-from server.http.documented import Answer, Endpoint, documented
+from server.http.answers import CreatedRoom, EventPage, RoomList
+from server.http.documented import Answer, documented
 from server.http.sessions import current_user, optional_user
 from server.http.validation import (
     MAX_WHOLE_NUMBER_DIGITS,
     Body,
     OneOf,
     PrintableLine,
-    Text,
     parse_room_id,
     read_json,
     services_of,
     whole_number,
 )
-from server.play.access import locked_room, room_snapshot, visible_room
+from server.play.access import member_snapshot, room_snapshot, visible_room
+from server.play.rematch import new_invite_code
 from server.play.shapes import RoomModeName, RoomSnapshot
-from server.play.turns import advance_turn, finish_room
-from server.play.views import Viewer, event_json, room_summary
-from storage import Conflict, Connection, Forbidden, NotFound, rooms
+from server.play.views import event_json, room_summary
+from server.settings import Settings
+from storage import InvalidField, listings, members, rooms
 from storage import events as event_log
-from storage.events import Event, EventKind
-from storage.rooms import Room, RoomMode, RoomStatus
+from storage.accounts import User
+from storage.events import EventKind
+from storage.rooms import RoomMode
 
-__all__ = ["routes", "CreateRoom", "Join"]
+__all__ = ["routes", "CreateRoom"]
 
 DEFAULT_MAX_STEPS = 16
+WATCH_PAGE = 20
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+WATCH_CURSOR = {
+    "name": "cursor",
+    "in": "query",
+    "required": False,
+    "description": "The `next_cursor` of the previous page: the next open rooms to watch.",
+    "schema": {"type": "string", "pattern": "^[0-9]{1,18}_[0-9a-f-]{36}$"},
+}
 
 
 class CreateRoom(Body):
@@ -50,17 +60,13 @@ class CreateRoom(Body):
     max_members: int = Field(8, ge=1, le=32)
 
 
-class Join(Body):
-    invite_code: Text = Field(max_length=100)
-
-
 @documented(
     "createRoom",
     "Create a room; the creator is its host and member 0.",
     tag="rooms",
     auth="signed_in",
     body=CreateRoom,
-    answers={201: Answer("The new room's snapshot.", RoomReply)},
+    answers={201: Answer("The new room's snapshot, and a warning if its players cannot pay for it.", CreatedRoom)},
     errors=(403,),
 )
 async def create_room(request: Request) -> Response:
@@ -78,37 +84,54 @@ async def create_room(request: Request) -> Response:
                 max_members=body.max_members,
                 turn_seconds=body.turn_seconds,
                 host_id=user.id,
-                invite_code=secrets.token_urlsafe(9),
+                invite_code=new_invite_code(),
             )
-            await rooms.insert_member(conn, room.id, user.id)
+            await members.insert_member(conn, room.id, user.id)
             event = await event_log.append_event(
                 conn,
                 room.id,
                 EventKind.MEMBER_JOINED,
                 {"user_id": user.id, "display_name": user.display_name, "position": 0},
             )
-        snapshot = await _snapshot_for_member(conn, room, user.id)
+        snapshot = await member_snapshot(conn, room.id, user.id)
     await services.publisher.publish_events(room.id, [event])
-    return JSONResponse(RoomReply(room=snapshot), 201)
+    return JSONResponse(CreatedRoom(room=snapshot, warning=_affordability(body, user, services.settings)), 201)
+
+
+def _affordability(body: CreateRoom, host: User, settings: Settings) -> str | None:
+    """A warning when the room asks for more steps than its members can pay for now."""
+    affordable = host.credits // settings.step_cost
+    if body.max_steps <= affordable:
+        return None
+    return (
+        f"This room has {body.max_steps} tiles, and its players can pay for {affordable} now;"
+        f" everyone gets up to {settings.daily_credits} free credits a day, and the game can end early."
+    )
 
 
 @documented(
     "listRooms",
-    "The rooms I am in, then open rooms to watch.",
+    "The rooms I am in (active first), then open rooms being played now, a page at a time.",
     tag="rooms",
     auth="signed_in",
+    query=(WATCH_CURSOR,),
     answers={200: Answer("Room summaries.", RoomList)},
+    errors=(422,),
 )
 async def list_rooms(request: Request) -> Response:
     services = services_of(request)
     user = await current_user(services, request)
+    raw = request.query_params.get("cursor")
+    after = None if raw is None else parse_watch_cursor(raw)
     async with services.db.acquire() as conn:
-        mine = await rooms.rooms_of_user(conn, user.id)
-        watchable = await rooms.open_rooms(conn, user.id)
-        members = await rooms.members_of_rooms(conn, [room.id for room in mine + watchable])
-    listed = [room_summary(room, members[room.id], True) for room in mine]
-    listed += [room_summary(room, members[room.id], False) for room in watchable]
-    return JSONResponse(RoomList(rooms=listed))
+        mine = [] if after else await listings.rooms_of_user(conn, user.id)
+        page = await listings.watchable_rooms(conn, user.id, after, WATCH_PAGE + 1)
+        watchable = [room for room, _ in page[:WATCH_PAGE]]
+        order = await members.members_of_rooms(conn, [room.id for room in mine + watchable])
+    listed = [room_summary(room, order[room.id], True) for room in mine]
+    listed += [room_summary(room, order[room.id], False) for room in watchable]
+    following = watch_cursor(*page[WATCH_PAGE - 1]) if len(page) > WATCH_PAGE else None
+    return JSONResponse(RoomList(rooms=listed, next_cursor=following))
 
 
 @documented(
@@ -130,108 +153,19 @@ async def get_room(request: Request) -> Response:
     return JSONResponse(body)
 
 
-@documented(
-    "joinRoom",
-    "Join with the invite code; appended to the turn order.",
-    tag="rooms",
-    auth="signed_in",
-    body=Join,
-    answers={200: Answer("The room, now with this user as a member.", RoomReply)},
-    errors=(403, 404, 409),
-)
-async def join_room(request: Request) -> Response:
-    services = services_of(request)
-    user = await current_user(services, request)
-    room_id = parse_room_id(request.path_params["room_id"])
-    body = await read_json(request, Join)
-    async with services.db.acquire() as conn:
-        async with conn.transaction():
-            room = await locked_room(conn, room_id)
-            if not hmac.compare_digest(body.invite_code.encode(), room.invite_code.encode()):
-                if await rooms.is_member(conn, room.id, user.id):
-                    raise Conflict("You are already in this room.", code="already_member")
-                raise Forbidden("That invite code is not right for this room.", code="bad_invite_code")
-            if await rooms.is_member(conn, room.id, user.id):
-                raise Conflict("You are already in this room.", code="already_member")
-            if room.status is RoomStatus.FINISHED:
-                raise Conflict("This room has finished.", code="room_finished")
-            if len(await rooms.room_members(conn, room.id)) >= room.max_members:
-                raise Conflict("This room is full.", code="room_full")
-            position = await rooms.insert_member(conn, room.id, user.id)
-            event = await event_log.append_event(
-                conn,
-                room.id,
-                EventKind.MEMBER_JOINED,
-                {"user_id": user.id, "display_name": user.display_name, "position": position},
-            )
-        snapshot = await _snapshot_for_member(conn, room, user.id)
-    await services.publisher.publish_events(room.id, [event])
-    return JSONResponse(RoomReply(room=snapshot))
+def watch_cursor(room: rooms.Room, activity: datetime) -> str:
+    """Where the next page of rooms to watch begins: the last one's activity and id."""
+    micros = (activity - EPOCH) // timedelta(microseconds=1)
+    return f"{micros}_{room.id}"
 
 
-async def _snapshot_for_member(conn: Connection, room: Room, user_id: int) -> RoomSnapshot:
-    """The room as it is after the caller's change, for the member who made it."""
-    fresh = await rooms.room_by_id(conn, room.id)
-    if fresh is None:
-        raise RuntimeError(f"room {room.id} vanished")
-    return await room_snapshot(conn, fresh, Viewer(user_id, True))
-
-
-HostChange = Callable[[Connection, Room], Awaitable[list[Event]]]
-
-
-async def _host_transition(request: Request, change: HostChange) -> Response:
-    """Runs `change(conn, room)` for the host under the room lock; answers with the room."""
-    services = services_of(request)
-    user = await current_user(services, request)
-    room_id = parse_room_id(request.path_params["room_id"])
-    async with services.db.acquire() as conn:
-        async with conn.transaction():
-            room = await rooms.lock_room(conn, room_id)
-            if room is None or not await rooms.is_member(conn, room.id, user.id):
-                if room is not None and room.mode is RoomMode.OPEN:
-                    raise Forbidden("Only the host can do that.", code="not_host")
-                raise NotFound("No such room.")
-            if room.host_id != user.id:
-                raise Forbidden("Only the host can do that.", code="not_host")
-            events = await change(conn, room)
-        body = await _snapshot_for_member(conn, room, user.id)
-    await services.publisher.publish_events(room.id, events)
-    return JSONResponse(RoomReply(room=body))
-
-
-def _host_only(operation_id: str, summary: str, answer: str) -> Callable[[Endpoint], Endpoint]:
-    return documented(
-        operation_id,
-        summary,
-        tag="rooms",
-        auth="signed_in",
-        answers={200: Answer(answer, RoomReply)},
-        errors=(403, 404, 409),
-    )
-
-
-@_host_only("startRoom", "Host only: lobby to playing.", "The started room.")
-async def start_room(request: Request) -> Response:
-    async def start(conn: Connection, room: Room) -> list[Event]:
-        if room.status is not RoomStatus.LOBBY:
-            raise Conflict("The room has already started.", code="already_started")
-        await rooms.set_status(conn, room, RoomStatus.PLAYING)
-        started = await event_log.append_event(conn, room.id, EventKind.ROOM_STARTED, {})
-        # From the lobby's turn 0, which has no player, the next turn is the first member's.
-        return [started, await advance_turn(conn, room, EventKind.TURN_CHANGED)]
-
-    return await _host_transition(request, start)
-
-
-@_host_only("finishRoom", "Host only: playing to finished.", "The finished room.")
-async def finish(request: Request) -> Response:
-    async def end(conn: Connection, room: Room) -> list[Event]:
-        if room.status is not RoomStatus.PLAYING:
-            raise Conflict("The room is not playing.", code="room_not_playing")
-        return [await finish_room(conn, room, "host")]
-
-    return await _host_transition(request, end)
+def parse_watch_cursor(raw: str) -> tuple[datetime, UUID]:
+    micros, _, room_id = raw.partition("_")
+    try:
+        moment = EPOCH + timedelta(microseconds=whole_number(micros, "cursor"))
+        return moment, UUID(room_id)
+    except (InvalidField, ValueError, OverflowError, OSError):
+        raise InvalidField("cursor", "must be a next_cursor this route gave") from None
 
 
 AFTER = {
@@ -267,8 +201,5 @@ routes = [
     Route("/api/rooms", create_room, methods=["POST"]),
     Route("/api/rooms", list_rooms, methods=["GET"]),
     Route("/api/rooms/{room_id}", get_room, methods=["GET"]),
-    Route("/api/rooms/{room_id}/join", join_room, methods=["POST"]),
-    Route("/api/rooms/{room_id}/start", start_room, methods=["POST"]),
-    Route("/api/rooms/{room_id}/finish", finish, methods=["POST"]),
     Route("/api/rooms/{room_id}/events", room_events, methods=["GET"]),
 ]

@@ -30,6 +30,7 @@ __all__ = ["Hub"]
 
 log = logging.getLogger(__name__)
 
+_MEMBERSHIP = (EventKind.MEMBER_JOINED, EventKind.MEMBER_LEFT)
 # An instance's presence report counts until this many resync periods pass without a refresh.
 _PRESENCE_PERIODS = 3
 
@@ -103,6 +104,8 @@ class Hub:
     async def joined(self, connection: Connection) -> None:
         """After its first frames: presence for the newcomer and, if it changed, for everyone."""
         channel = self.channels[connection.room_id]
+        if connection.member:
+            await self._note_members_seen([connection.room_id])
         if not await self._presence_changed(channel) and channel.presence_frame is not None:
             connection.offer(channel.presence_frame)
 
@@ -139,6 +142,7 @@ class Hub:
 
     async def _deliver(self, channel: RoomChannel, events: list[Event]) -> None:
         async with channel.lock:
+            before = channel.local_presence()
             for event in sorted(events, key=lambda e: e.seq):
                 if event.seq <= channel.last_seq:
                     continue  # a duplicate, or already fetched to fill a gap
@@ -147,6 +151,8 @@ class Hub:
                     if event.seq <= channel.last_seq:
                         continue
                 self._fan_out(channel, event)
+        if channel.local_presence() != before:
+            await self._presence_changed(channel)
 
     async def _fill_gap(self, channel: RoomChannel) -> None:
         """Delivers everything after last_seq that Postgres has: the bus lost or delayed some."""
@@ -168,6 +174,9 @@ class Hub:
                 personal[subject] = text
         for connection in list(channel.connections):
             connection.offer_event(event.seq, personal.get(connection.user_id, public))
+            if event.kind in _MEMBERSHIP and connection.user_id == event.data.get("user_id"):
+                # Who joined or left is a player or a spectator from now on, on this socket too.
+                connection.member = event.kind == EventKind.MEMBER_JOINED
         channel.last_seq = event.seq
         self.delivered_events += 1
 
@@ -219,6 +228,8 @@ class Hub:
         refreshes this instance's presence reports; after a bus outage and periodically."""
         if not self.channels:
             return
+        attended = [room_id for room_id, channel in self.channels.items() if channel.local_presence()[0]]
+        await self._note_members_seen(attended)
         async with self.db.acquire() as conn:
             heads = await rooms.event_heads(conn, list(self.channels))
         for room_id, head in heads.items():
@@ -231,6 +242,12 @@ class Hub:
             players, spectators = channel.local_presence()
             self._broadcast_presence(channel)
             await self._publish_presence(channel, players, spectators)
+
+    async def _note_members_seen(self, room_ids: list[UUID]) -> None:
+        """Tells Postgres a member is here: a timed room nobody attends is abandoned (play/clocks.py)."""
+        if room_ids:
+            async with self.db.acquire() as conn:
+                await rooms.note_members_seen(conn, room_ids)
 
     async def _resync_loop(self) -> None:
         while True:

@@ -9,11 +9,11 @@ from __future__ import annotations
 from uuid import UUID
 
 from server.play.views import RoomSnapshot, Viewer, room_json
-from storage import Connection, NotFound, NotSignedIn, rooms, steps
+from storage import Connection, NotFound, NotSignedIn, members, rooms, steps
 from storage.accounts import User
 from storage.rooms import Room, RoomMode, RoomStatus
 
-__all__ = ["visible_room", "locked_room", "room_snapshot"]
+__all__ = ["visible_room", "locked_room", "room_snapshot", "member_snapshot"]
 
 
 async def visible_room(conn: Connection, room_id: UUID, user: User | None) -> tuple[Room, Viewer]:
@@ -21,7 +21,7 @@ async def visible_room(conn: Connection, room_id: UUID, user: User | None) -> tu
     room = await rooms.room_by_id(conn, room_id)
     if room is None:
         raise NotFound("No such room.")
-    member = user is not None and await rooms.is_member(conn, room.id, user.id)
+    member = user is not None and await members.is_member(conn, room.id, user.id)
     viewer = Viewer(user.id if user else None, member)
     if member or room.status is RoomStatus.FINISHED:
         return room, viewer
@@ -42,7 +42,15 @@ async def locked_room(conn: Connection, room_id: UUID) -> Room:
 
 async def room_snapshot(conn: Connection, room: Room, viewer: Viewer) -> RoomSnapshot:
     """The room as this viewer may see it now: members, tiles, the running step."""
-    members = await rooms.room_members(conn, room.id)
+    order = await members.all_members(conn, room.id)
     tiles = await steps.room_tiles(conn, room.id)
     running = await steps.running_step(conn, room.id)
-    return room_json(room, members, tiles, running, viewer)
+    return room_json(room, order, tiles, running, viewer)
+
+
+async def member_snapshot(conn: Connection, room_id: UUID, user_id: int) -> RoomSnapshot:
+    """The room as it is now, for a member who just changed it (in the same transaction or after)."""
+    room = await rooms.room_by_id(conn, room_id)
+    if room is None:
+        raise RuntimeError(f"room {room_id} vanished")
+    return await room_snapshot(conn, room, Viewer(user_id, True))

@@ -1,6 +1,6 @@
-"""Recovery with no operator: every instance reaps expired leases and overdue turns.
+"""Recovery with no operator: every instance reaps expired leases and runs the clocks.
 
-Both jobs lock the room row first and re-check under the lock, so when several instances reap
+Each job locks the room row first and re-checks under the lock, so when several instances reap
 at once exactly one of them acts and the others find nothing left to do.
 """
 
@@ -12,25 +12,24 @@ from types import TracebackType
 from uuid import UUID
 
 from server.metrics import Metrics
+from server.play.clocks import finish_if_idle, give_back_outage, skip_overdue_turn
 from server.play.publisher import Publisher
 from server.play.step import abort_if_running
-from server.play.turns import advance_turn
-from storage import Connection, Database, database, rooms, steps
-from storage.events import Event, EventKind
-from storage.rooms import RoomStatus
+from server.settings import Settings
+from storage import Database, rooms, steps
+from storage.events import Event
 
 __all__ = ["reap_once", "Reaper"]
 
 log = logging.getLogger(__name__)
 
 
-async def reap_once(db: Database, metrics: Metrics) -> dict[UUID, list[Event]]:
-    """One pass: aborts and refunds steps whose lease expired, skips overdue turns.
-
-    Returns the events appended, by room, for the caller to publish.
-    """
-    appended: dict[UUID, list[Event]] = {}
+async def reap_once(db: Database, metrics: Metrics, settings: Settings) -> dict[UUID, list[Event]]:
+    """One pass: gives turn clocks back an outage, aborts and refunds steps whose lease expired,
+    skips overdue turns, finishes idle rooms. Returns the events appended, by room, to publish."""
     async with db.acquire() as conn:
+        # First, so that no turn is skipped by a deadline the outage ate.
+        appended = await give_back_outage(conn, settings.outage_threshold_seconds)
         for lease in await steps.expired_leases(conn):
             async with conn.transaction():
                 room = await rooms.lock_room(conn, lease.room_id)
@@ -45,31 +44,23 @@ async def reap_once(db: Database, metrics: Metrics) -> dict[UUID, list[Event]]:
             appended.setdefault(room.id, []).extend(events)
         for room_id in await rooms.rooms_past_turn_deadline(conn):
             async with conn.transaction():
-                events = await _skip_overdue_turn(conn, room_id)
+                events = await skip_overdue_turn(conn, room_id, settings)
+            appended.setdefault(room_id, []).extend(events)
+        for room_id in await rooms.idle_rooms(conn, settings.room_idle_days):
+            async with conn.transaction():
+                events = await finish_if_idle(conn, room_id, settings.room_idle_days)
             appended.setdefault(room_id, []).extend(events)
     return {room_id: events for room_id, events in appended.items() if events}
 
 
-async def _skip_overdue_turn(conn: Connection, room_id: UUID) -> list[Event]:
-    room = await rooms.lock_room(conn, room_id)
-    if room is None or room.status is not RoomStatus.PLAYING:
-        return []
-    deadline = room.turn.deadline
-    if deadline is None or deadline >= await database.now(conn):
-        return []
-    if await steps.running_step(conn, room.id) is not None:
-        return []
-    return [await advance_turn(conn, room, EventKind.TURN_SKIPPED, skipped_player_id=room.turn.player_id)]
-
-
 class Reaper:
-    """Runs reap_once at start-up and then every `interval` seconds until closed."""
+    """Runs reap_once at start-up and then every `settings.reaper_interval_seconds` until closed."""
 
-    def __init__(self, db: Database, metrics: Metrics, publisher: Publisher, interval: float) -> None:
+    def __init__(self, db: Database, metrics: Metrics, publisher: Publisher, settings: Settings) -> None:
         self.db = db
         self.metrics = metrics
         self.publisher = publisher
-        self.interval = interval
+        self.settings = settings
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Reaper:
@@ -86,12 +77,12 @@ class Reaper:
 
     async def _loop(self) -> None:
         while True:
-            await asyncio.sleep(self.interval)
+            await asyncio.sleep(self.settings.reaper_interval_seconds)
             await self._pass()
 
     async def _pass(self) -> None:
         try:
-            appended = await reap_once(self.db, self.metrics)
+            appended = await reap_once(self.db, self.metrics, self.settings)
         except Exception:
             log.exception("reaper pass failed")
             return

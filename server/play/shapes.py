@@ -66,6 +66,11 @@ class MemberJson(TypedDict):
     position: int
 
 
+class FormerMemberJson(TypedDict):
+    user_id: int
+    display_name: str
+
+
 class RunningStepJson(TypedDict):
     """The step in flight; where and what are hidden from others in a folded room."""
 
@@ -87,7 +92,8 @@ class RoomSnapshot(TypedDict):
     max_steps: int
     max_members: int
     turn_seconds: int | None
-    members: list[MemberJson]
+    members: Annotated[list[MemberJson], Field(description="The turn order now.")]
+    former_members: Annotated[list[FormerMemberJson], Field(description="Who left or was removed.")]
     turn: TurnJson
     tiles: Annotated[list[TileJson], Field(description="Empty in a folded room till it ends.")]
     tile_count: int
@@ -96,6 +102,7 @@ class RoomSnapshot(TypedDict):
     step: RunningStepJson | None
     seq: int
     created_at: Moment
+    rematch_id: Annotated[Uuid | None, Field(description="The room this one's players moved on to.")]
     invite_code: NotRequired[Annotated[str, Field(description="Members only.")]]
 
 

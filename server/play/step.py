@@ -16,27 +16,36 @@ Every transaction locks the room row first and the lease row second, so they can
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
 
 import numpy as np
 
 import engine
-from server.metrics import Metrics
+from server.play.access import locked_room
 from server.play.crash_points import crash_point
+from server.play.inputs import StepRequest, Studio
 from server.play.lease import LeaseLost, keep_lease
-from server.play.tiles import TileCache, load_neighbours
+from server.play.tiles import load_neighbours
 from server.play.turns import advance_turn, finish_room, turn_data
 from server.play.views import tile_json
 from server.settings import Settings
-from storage import BlobStore, Conflict, Connection, Database, Forbidden, NotFound, credits, database, rooms, steps
+from storage import (
+    Conflict,
+    Connection,
+    Database,
+    Forbidden,
+    NotFound,
+    credits,
+    database,
+    members,
+    rooms,
+    steps,
+)
 from storage import events as event_log
 from storage.accounts import User
 from storage.events import Event, EventKind
@@ -60,32 +69,6 @@ log = logging.getLogger(__name__)
 _RETRY_GRACE = timedelta(seconds=20)
 
 Progress = Callable[[Step, float, "np.ndarray | None"], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class Studio:
-    """What painting a step uses, and nothing else."""
-
-    settings: Settings
-    db: Database
-    blobs: BlobStore
-    tiles: TileCache
-    generator: engine.Generator
-    metrics: Metrics
-
-
-@dataclass(frozen=True)
-class StepRequest:
-    turn_nonce: str
-    prompt: str
-    direction: engine.Direction
-
-    def fingerprint(self, room_id: UUID) -> bytes:
-        """What a replay must repeat exactly to count as the same request."""
-        canonical = json.dumps(
-            [str(room_id), self.turn_nonce, self.prompt, self.direction.value], separators=(",", ":")
-        )
-        return hashlib.sha256(canonical.encode()).digest()
 
 
 # --- check + TX1 ------------------------------------------------------------------------------
@@ -137,7 +120,7 @@ async def _check_and_begin(
     room = await rooms.lock_room(conn, room_id)
     if room is None:
         raise NotFound("No such room.")
-    if not await rooms.is_member(conn, room.id, user.id):
+    if not await members.is_member(conn, room.id, user.id):
         if room.mode is RoomMode.FOLDED:
             raise NotFound("No such room.")
         raise Forbidden("Only players in this room can take steps.", code="not_a_member")
@@ -175,7 +158,10 @@ async def _check_and_begin(
     )
     if not await steps.acquire_lease(conn, room.id, step.id, token, settings.step_lease_seconds):
         raise Conflict("A step is already running in this room.", code="step_in_flight")
+    # The first step of the day is one of the moments the daily allowance is due.
+    await credits.grant_daily(conn, user.id, settings.daily_credits)
     await credits.post_credits(conn, user.id, -step.cost, credits.LedgerKind.STEP_DEBIT, step_id=step.id)
+    await rooms.note_step(conn, room.id)
     started = await event_log.append_event(
         conn,
         room.id,
@@ -245,7 +231,7 @@ async def commit(
     db: Database, settings: Settings, step: Step, sha256: str, seam_score: float, generator_ms: int
 ) -> list[Event]:
     async with db.acquire() as conn, conn.transaction():
-        room = await _locked(conn, step.room_id)
+        room = await locked_room(conn, step.room_id)
         if not await steps.hold_lease(conn, room.id, step.fencing_token):
             raise LeaseLost()
         if room.status is not RoomStatus.PLAYING:
@@ -272,13 +258,13 @@ async def commit(
         if tile_count >= room.max_steps or engine.frontier(path, room.extent) is None:
             events.append(await finish_room(conn, room, "complete"))
         else:
-            events.append(await advance_turn(conn, room, EventKind.TURN_CHANGED))
+            events += await advance_turn(conn, room, settings, EventKind.TURN_CHANGED)
         return events
 
 
 async def abort(db: Database, step: Step, reason: str) -> list[Event]:
     async with db.acquire() as conn, conn.transaction():
-        room = await _locked(conn, step.room_id)
+        room = await locked_room(conn, step.room_id)
         return await abort_if_running(conn, room, step, reason)
 
 
@@ -303,13 +289,6 @@ async def abort_if_running(conn: Connection, room: Room, step: Step, reason: str
 
 async def _room(conn: Connection, room_id: UUID) -> Room:
     room = await rooms.room_by_id(conn, room_id)
-    if room is None:
-        raise RuntimeError(f"room {room_id} of a running step is gone")
-    return room
-
-
-async def _locked(conn: Connection, room_id: UUID) -> Room:
-    room = await rooms.lock_room(conn, room_id)
     if room is None:
         raise RuntimeError(f"room {room_id} of a running step is gone")
     return room

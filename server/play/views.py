@@ -23,7 +23,8 @@ from server.play.shapes import (
     TurnJson,
 )
 from storage.events import Event, EventKind
-from storage.rooms import Member, Room, RoomMode, RoomStatus, Turn
+from storage.members import Member
+from storage.rooms import Room, RoomMode, RoomStatus, Turn
 from storage.steps import Step, TileRecord
 
 __all__ = [
@@ -102,7 +103,11 @@ def room_json(
         "max_steps": room.max_steps,
         "max_members": room.max_members,
         "turn_seconds": room.turn_seconds,
-        "members": [{"user_id": m.user_id, "display_name": m.display_name, "position": m.position} for m in members],
+        "members": [
+            {"user_id": m.user_id, "display_name": m.display_name, "position": m.position} for m in members if m.active
+        ],
+        # Who left or was removed, so that their tiles and their events still have a name.
+        "former_members": [{"user_id": m.user_id, "display_name": m.display_name} for m in members if not m.active],
         # Always an object: outside play it has a number and no player.
         "turn": turn_json(room.turn, viewer.user_id) if playing else _idle_turn(room.turn),
         "tiles": [] if hides_tiles(room) else [tile_json(tile) for tile in tiles],
@@ -112,6 +117,7 @@ def room_json(
         "step": _running_json(running, room, viewer) if running else None,
         "seq": room.seq,
         "created_at": iso(room.created_at),
+        "rematch_id": None if room.rematch_id is None else str(room.rematch_id),
     }
     if viewer.member:
         body["invite_code"] = room.invite_code

@@ -38,20 +38,20 @@ async def test_two_players_and_a_spectator_play_an_open_room_live(browser, serve
         await live(bo)
         await expect(ada.page.locator(".players")).to_contain_text("Bo")  # live, no reload
 
-        # Cy finds the room in the lobby's open rooms and watches.
+        # Ada starts; Bo sees whose turn it is.
+        await ada.page.click("#start-game")
+        await expect(bo.page.locator(".turn-title")).to_have_text("Ada's turn")
+        await expect(bo.page.locator(".countdown")).to_have_text(re.compile(r"^(10:00|9:[0-5]\d) left$"))
+
+        # Cy finds the room among the open rooms being played now, and watches.
         await cy.page.goto("/")
         await sign_up(cy)
         await cy.page.click(f"#open-rooms a[data-room-id='{room_id}']")
         await live(cy)
         await expect(cy.page.locator(".watching")).to_be_visible()
+        await expect(cy.page.locator(".turn-title")).to_have_text("Ada's turn")
         await expect(ada.page.locator(".spectators")).to_have_text("1 spectator watching")
         await expect(ada.page.locator(".player[data-user-id] .presence.online")).to_have_count(2)
-
-        # Ada starts; everyone sees whose turn it is.
-        await ada.page.click("#start-game")
-        await expect(bo.page.locator(".turn-title")).to_have_text("Ada's turn")
-        await expect(cy.page.locator(".turn-title")).to_have_text("Ada's turn")
-        await expect(bo.page.locator(".countdown")).to_have_text(re.compile(r"^(10:00|9:[0-5]\d) left$"))
         await ada.shot("my-turn")
 
         await paint(ada, "a quiet harbour at dawn")

@@ -12,7 +12,7 @@ from server.play import step as step_machine
 from server.play.lease import LeaseLost, keep_lease
 from server.play.recovery import reap_once
 from server.play.turns import advance_turn
-from storage import Database, accounts, credits, rooms
+from storage import Database, accounts, credits, members, rooms
 from storage.events import EventKind
 from storage.rooms import RoomMode, RoomStatus
 from tests.conftest import make_settings, running_app
@@ -50,28 +50,28 @@ async def running_step(database_url, tmp_path):
                 conn, name="lease", mode=RoomMode.OPEN, tile_size=256, max_steps=4, max_members=2,
                 turn_seconds=None, host_id=user.id, invite_code="x",
             )  # fmt: skip
-            await rooms.insert_member(conn, room.id, user.id)
+            await members.insert_member(conn, room.id, user.id)
             await rooms.set_status(conn, room, RoomStatus.PLAYING)
-            await advance_turn(conn, room, EventKind.TURN_CHANGED)
+            await advance_turn(conn, room, settings, EventKind.TURN_CHANGED)
             room = await rooms.lock_room(conn, room.id)
         request = step_machine.StepRequest(room.turn.nonce, "a kite", Direction.RIGHT)
         step, _, _ = await step_machine.submit(pool, settings, room.id, user, str(uuid.uuid4()), request)
-        yield pool, step
+        yield pool, step, settings
 
 
 async def test_the_lease_outlives_its_length_while_kept_and_expires_once_let_go(running_step, db):
-    pool, step = running_step
+    pool, step, settings = running_step
     async with keep_lease(pool, step, LEASE):
         await asyncio.sleep(4 * LEASE)  # the work: longer than the lease, e.g. a slow blob write
     assert await db.fetchval("SELECT expires_at > now() FROM room_leases") is True
-    assert await reap_once(pool, Metrics()) == {}
+    assert await reap_once(pool, Metrics(), settings) == {}
     await asyncio.sleep(LEASE)  # let go: nobody renews it now
-    reaped = await reap_once(pool, Metrics())
+    reaped = await reap_once(pool, Metrics(), settings)
     assert [event.kind for event in reaped[step.room_id]] == ["step.aborted"]
 
 
 async def test_losing_the_lease_cancels_the_work_and_raises_lease_lost(running_step, db):
-    pool, step = running_step
+    pool, step, _ = running_step
     finished = False
     with pytest.raises(LeaseLost):
         async with asyncio.timeout(10), keep_lease(pool, step, LEASE):

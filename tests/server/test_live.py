@@ -59,6 +59,23 @@ async def test_presence_counts_players_and_spectators(database_url, tmp_path):
             assert (await sock.next("presence"))["spectators"] == 0
 
 
+async def test_a_removed_players_socket_counts_as_a_spectator_and_a_players_as_attending(database_url, tmp_path, db):
+    async with live(database_url, tmp_path) as (server, http):
+        host, host_user = await new_player(http)
+        guest, guest_user = await new_player(http)
+        room = await open_room(host)
+        await join(guest, room)
+        async with room_socket(server, host, room["id"]) as sock, room_socket(server, guest, room["id"]):
+            both = {"type": "presence", "players_online": sorted([host_user["id"], guest_user["id"]]), "spectators": 0}
+            while await sock.next("presence") != both:
+                pass
+            assert await db.fetchval("SELECT member_seen_at IS NOT NULL FROM rooms")  # for the abandoned rule
+            await host.post(f"/api/rooms/{room['id']}/members/{guest_user['id']}/remove")
+            assert (await sock.next_event("member.left"))["data"]["reason"] == "removed"
+            after = await sock.next("presence")
+            assert after == {"type": "presence", "players_online": [host_user["id"]], "spectators": 1}
+
+
 async def test_reconnect_with_after_gets_exactly_the_missed_events(database_url, tmp_path):
     async with live(database_url, tmp_path) as (server, http):
         host, _ = await new_player(http)

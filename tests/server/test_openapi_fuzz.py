@@ -41,7 +41,7 @@ UNLIMITED = {
 # Our session goes with every request: the cookie is not a parameter to leave out or spoil.
 CONFIG = schemathesis.Config.from_dict({"generation": {"with-security-parameters": False}})
 # These change the state the rest relies on (the session, the room), so they run last.
-LAST = ["finishRoom", "logout"]
+LAST = ["skipTurn", "removeMember", "leaveRoom", "finishRoom", "rematchRoom", "logout"]
 
 
 def error_envelope(ctx, response, case) -> None:

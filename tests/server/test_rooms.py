@@ -83,7 +83,7 @@ async def test_unknown_rooms_are_404(client):
 async def test_open_rooms_admit_spectators_but_folded_rooms_do_not_exist_for_strangers(client):
     host, _ = await new_player(client)
     stranger, _ = await new_player(client)
-    open_one = await open_room(host, mode="open")
+    open_one = await start(host, await open_room(host, mode="open"))  # listed to watch while played
     folded = await open_room(host, mode="folded")
     seen = await snapshot(stranger, open_one["id"])
     assert "invite_code" not in seen and seen["id"] == open_one["id"]
@@ -247,3 +247,31 @@ async def test_room_finishes_by_itself_when_no_cell_is_free(client, db):
     assert finished["status"] == "finished" and finished["tile_count"] == 2
     last = (await host.get(f"/api/rooms/{room['id']}/events?after={finished['seq'] - 1}")).json()["events"]
     assert last[0]["kind"] == "room.finished" and last[0]["data"] == {"reason": "complete"}
+
+
+async def test_rooms_to_watch_are_played_now_newest_activity_first_a_page_at_a_time(client, db, monkeypatch):
+    from server.http import rooms as room_routes
+
+    monkeypatch.setattr(room_routes, "WATCH_PAGE", 2)
+    host, _ = await new_player(client)
+    watcher, _ = await new_player(client)
+    played = [await start(host, await open_room(host, name=f"Room {n}")) for n in range(3)]
+    await open_room(host, name="Still in the lobby")
+    stale = await start(host, await open_room(host, name="Nobody for an hour"))
+    await db.execute("UPDATE rooms SET started_at = now() - interval '1 hour' WHERE id = $1", uuid.UUID(stale["id"]))
+    for n, room in enumerate(played):  # Room 0 the most recent activity
+        await db.execute(
+            "UPDATE rooms SET started_at = now() - interval '1 hour', last_step_at = now() - make_interval(secs => $2)"
+            " WHERE id = $1",
+            uuid.UUID(room["id"]),
+            float(n),
+        )
+    first = (await watcher.get("/api/rooms")).json()
+    assert [r["name"] for r in first["rooms"]] == ["Room 0", "Room 1"] and first["next_cursor"]
+    second = (await watcher.get(f"/api/rooms?cursor={first['next_cursor']}")).json()
+    assert [r["name"] for r in second["rooms"]] == ["Room 2"] and second["next_cursor"] is None
+    mine = (await host.get("/api/rooms")).json()["rooms"]
+    assert [r["status"] for r in mine if r["member"]][-1] == "lobby"  # active rooms first
+    for bad in ("nope", "12_not-a-uuid", "9" * 30 + "_" + str(uuid.uuid4())):
+        response = await watcher.get(f"/api/rooms?cursor={bad}")
+        assert response.status_code == 422 and _code(response) == "invalid_field"

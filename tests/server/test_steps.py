@@ -14,7 +14,7 @@ from tests.play import join, new_player, open_room, settle, snapshot, start, ste
 
 async def _reap(client) -> dict:
     services = client.app.state.services
-    return await reap_once(services.db, services.metrics)
+    return await reap_once(services.db, services.metrics, services.settings)
 
 
 async def _counts(db) -> tuple:
@@ -113,7 +113,8 @@ async def test_refused_step_records_nothing(client, db, case, status, code):
 
 
 async def test_step_without_credits_is_402_and_records_nothing(database_url, tmp_path, db):
-    async with running_app(make_settings(database_url, tmp_path, signup_credits=0)) as client:
+    settings = make_settings(database_url, tmp_path, signup_credits=0, daily_credits=0)
+    async with running_app(settings) as client:
         room, [(host, _)] = await _playing_room(client, players=1)
         before = await _counts(db)
         response = await submit(host, room["id"])
@@ -225,9 +226,9 @@ async def test_zombie_whose_lease_was_taken_over_cannot_commit(client, db):
     # The zombie hangs past its lease; recovery (any instance) aborts and refunds it.
     await db.execute("UPDATE room_leases SET expires_at = now() - interval '1 second'")
     services = client.app.state.services
-    appended = await reap_once(services.db, services.metrics)
+    appended = await reap_once(services.db, services.metrics, services.settings)
     assert [e.kind for e in appended[uuid.UUID(room["id"])]] == ["step.aborted"]
-    assert await reap_once(services.db, services.metrics) == {}  # exactly once
+    assert await reap_once(services.db, services.metrics, services.settings) == {}  # exactly once
 
     # The player takes the turn again, with a fresh lease and a larger fencing token.
     fresh = gate(client)

@@ -1,0 +1,101 @@
+"""My account: who am I (with today's allowance, if due), and my credit history."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from server.http.answers import AccountJson, LedgerEntryJson, LedgerPage, SessionReply
+from server.http.documented import Answer, documented
+from server.http.sessions import current_user, optional_user
+from server.http.validation import services_of, whole_number
+from server.play.allowance import with_allowance
+from server.play.views import iso
+from server.settings import Settings
+from storage import InvalidField, credits
+from storage.accounts import User
+
+__all__ = ["routes", "account_json"]
+
+LEDGER_PAGE = 50
+CURSOR = {
+    "name": "cursor",
+    "in": "query",
+    "required": False,
+    "description": "The `next_cursor` of the previous page.",
+    "schema": {"type": "string", "pattern": "^[0-9]{1,18}$"},
+}
+
+
+def account_json(user: User, settings: Settings) -> AccountJson:
+    return {**user.public(), "daily_credits": settings.daily_credits}
+
+
+@documented("me", "Who am I.", tag="auth", auth="signed_in", answers={200: Answer("The signed-in user.", AccountJson)})
+async def me(request: Request) -> Response:
+    services = services_of(request)
+    user = await with_allowance(services.db, services.settings, await current_user(services, request))
+    return JSONResponse(account_json(user, services.settings))
+
+
+@documented(
+    "session",
+    "Who is signed in, if anyone: `user` is null rather than a 401.",
+    tag="auth",
+    auth="optional",
+    answers={200: Answer("The session's user, or null.", SessionReply)},
+)
+async def session(request: Request) -> Response:
+    """Who is signed in, without a 401 when nobody is: what a page asks when it loads."""
+    services = services_of(request)
+    user = await optional_user(services, request)
+    if user is None:
+        return JSONResponse(SessionReply(user=None))
+    user = await with_allowance(services.db, services.settings, user)
+    return JSONResponse(SessionReply(user=account_json(user, services.settings)))
+
+
+@documented(
+    "myLedger",
+    "My credit entries, newest first, a page at a time.",
+    tag="auth",
+    auth="signed_in",
+    query=(CURSOR,),
+    answers={200: Answer("A page of entries.", LedgerPage)},
+    errors=(422,),
+)
+async def ledger(request: Request) -> Response:
+    services = services_of(request)
+    user = await current_user(services, request)
+    raw = request.query_params.get("cursor")
+    before = None if raw is None else _cursor(raw)
+    async with services.db.acquire() as conn:
+        entries = await credits.ledger_page(conn, user.id, before, LEDGER_PAGE + 1)
+    page = entries[:LEDGER_PAGE]
+    listed: list[LedgerEntryJson] = [
+        {
+            "kind": entry.kind,
+            "amount": entry.amount,
+            "room_id": None if entry.room_id is None else str(entry.room_id),
+            "step_id": None if entry.step_id is None else str(entry.step_id),
+            "at": iso(entry.at),
+        }
+        for entry in page
+    ]
+    following = str(page[-1].id) if len(entries) > LEDGER_PAGE else None
+    return JSONResponse(LedgerPage(entries=listed, next_cursor=following))
+
+
+def _cursor(raw: str) -> int:
+    try:
+        return whole_number(raw, "cursor")
+    except InvalidField:
+        raise InvalidField("cursor", "must be a next_cursor this route gave") from None
+
+
+routes = [
+    Route("/api/me", me, methods=["GET"]),
+    Route("/api/session", session, methods=["GET"]),
+    Route("/api/me/ledger", ledger, methods=["GET"]),
+]

@@ -1,0 +1,36 @@
+"""Every JSON route of the HTTP API, in the order the app serves them: one list, which the app
+mounts and /openapi.json describes, so neither can miss a route the other has."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+from server.http import (
+    account,
+    admin,
+    admin_users,
+    auth,
+    health,
+    hosting,
+    invites,
+    membership,
+    pictures,
+    rooms,
+    steps,
+)
+
+__all__ = ["API_ROUTES"]
+
+API_ROUTES: list[BaseRoute] = [
+    *auth.routes,
+    *account.routes,
+    *rooms.routes,
+    *membership.routes,
+    *hosting.routes,
+    *invites.routes,
+    *steps.routes,
+    *pictures.routes,
+    *admin.routes,
+    *admin_users.routes,
+    *health.routes,
+]
