@@ -28,7 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from engine import MockGenerator, build_context, correct_seams, encode_png
 
 SIZES = (256, 512, 1024)
-TARGETS_MS = {512: {"build_context + correct_seams": 10.0, "mock generate": 30.0}}
+# The exact (Poisson) blend is the default since issue 14: its own budget is 30 ms at T=512.
+TARGETS_MS = {512: {"build_context + correct_seams": 35.0, "mock generate": 30.0}}
 
 
 def median_ms(run: Callable[[], object], repeats: int) -> float:

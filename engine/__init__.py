@@ -36,7 +36,9 @@ from engine.geometry import (
     target_cell,
 )
 from engine.png import decode_png, encode_jpeg_preview, encode_png
-from engine.seam import correct_seams, seam_score
+from engine.seam import METHODS as SEAM_METHODS
+from engine.seam import Method as SeamMethod
+from engine.seam import SeamResult, context_drift, correct_seams, seam_score
 
 __all__ = [
     # geometry
@@ -53,7 +55,11 @@ __all__ = [
     "cut_tile",
     "composite",
     "correct_seams",
+    "SeamResult",
+    "SeamMethod",
+    "SEAM_METHODS",
     "seam_score",
+    "context_drift",
     "encode_png",
     "decode_png",
     "encode_jpeg_preview",

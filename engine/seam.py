@@ -1,56 +1,162 @@
-"""Seam correction of a new tile against its existing neighbours, and the seam score.
+"""Seam correction of a new tile against its existing neighbours, the seam score and context drift.
 
-A generator repaints the KEEP band a little differently from the real neighbours (a shifted
-colour, a brighter sky), and the new tile inherits that shift, so its borders show. We measure
-the shift per edge on the KEEP band (real minus generated, averaged across the band and heavily
-blurred along the edge, so only low frequencies are corrected) and add it to the new tile, faded
-to zero at the tile's centre with a cosine ramp. Left and right edges are blended first; top and
-bottom then add what is still missing on their own edge (a Coons-patch style blend), so each edge
-gets its own profile, and at the corners the top and bottom estimates win. Edges without a
-neighbour get no correction. The context is only read: existing tiles cannot change here.
+A step builds a 2T x 2T context window (the neighbours' pixels opaque, KEEP), the generator
+returns a 2T x 2T image, and the new tile is its central T x T corrected here. Existing tiles are
+only read: nothing here can change one of their pixels. Everything is deterministic for the same
+inputs, synchronous and pure (the server runs it in a worker thread).
+
+The blend (method="poisson", the default). Per RGB channel, the tile is the generated tile plus a
+correction field h, rounded to uint8 once. h is harmonic (zero 5-point Laplacian at every tile
+pixel), so the tile keeps the generator's gradients; on every edge with a neighbour, the line
+just outside the tile is the neighbour's real pixels (Dirichlet), so the tile is pulled onto
+them; h is solved exactly, with sine/cosine transforms built on numpy's real FFT
+(engine._poisson: one inverse transform per axis, about 10 ms at T=512). What h must make up on
+an edge is the mismatch between the real neighbour and the generator's version of it, split in two:
+- the coherent part, the mismatch averaged over the 8 lines of the KEEP band next to the seam
+  (a colour cast, a lighting gradient, a misplaced structure that crosses the seam), plus the
+  generator's own step between its KEEP band and its tile, low frequencies only, where it stands
+  out from the steps the real neighbour has within itself (3x; a generator that keeps the band
+  but paints the tile in other colours leaves its seam there, and no band mismatch shows it):
+  this is the Dirichlet data, and the harmonic field spreads it as far as it reaches;
+- the line-level rest (texture of that one line that does not continue): it is faded in over
+  the 3 lines next to the seam rather than spread, so that grain, or streaks that run along the
+  seam, are not smeared across the tile as a faint pattern. The seam line itself still meets the
+  neighbour's pixels exactly: the line-level part is added in full at the ghost line.
+Edges without a neighbour are free, with a Neumann condition (the correction's normal derivative
+is zero there: vertex-centred, h[-1] = h[1]). The correction measured at the neighbours therefore
+carries across the tile at its own level instead of being dragged to zero (pinning a free edge to
+the generator's own values leaves half a colour cast in the free half of a tile with one
+neighbour), nor to the transparent black of the empty cells; the generator's content and
+gradients at a free edge are kept, shifted by that smooth correction only. A tile without
+neighbours is returned as generated.
+
+The offset method (method="offset", cheaper, the previous default): per neighboured edge, the
+low-frequency offset real minus generated on the KEEP band, added to the tile and faded to zero at
+its centre with a cosine ramp; edges without a neighbour get nothing.
+
+The seam score (lower is better; about 1 is as visible as the neighbour's own texture). Per
+edge with a neighbour, at band widths w = 1, 4 and 16 lines: the step across the seam, the mean
+of the w tile lines minus the mean of the w neighbour lines, less what a steady gradient through
+the seam would put there (for w = 1 and 4, each side's trend over 2w lines extrapolated to the
+seam line; for w = 16, the neighbour's own gradient at the seam times 16, so that a smooth but
+curved picture leaves little while a tint that ramps up inside the tile still counts); smoothed
+along the edge over max(9, 2w + 1) pixels (a seam is seen along its length, one pixel's grain is
+not a seam); its mean absolute value divided by the neighbour's own variation near the edge (the
+mean absolute difference between its first four lines, at least 2 grey levels: a busy neighbour
+hides a step, a flat sky shows it). The edge's score is the mean over the three widths plus a
+smear term, ln(fine detail of the neighbour's 4 lines / fine detail of the tile's 4 lines) where
+positive, so that blurring the border does not pass for a good seam. The tile's score is its WORST
+edge's (an average would dilute one bad edge), 0.0 without neighbours.
+
+Context drift (grey levels), computed before any correction: how far the generator's version of
+the KEEP pixels is from the real ones at low frequency, the mean absolute difference of RGB block
+means over blocks of about T/16 (the largest divisor of T/2 not above T/16) that lie in KEEP
+pixels; 0.0 without them. A generator that paints what it was given drifts by its colour error
+(a few levels); one that ignores its context drifts by the difference between two pictures.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import Literal
 
 import numpy as np
 
-from engine._pixels import OPAQUE, check_image, check_tile_size
+from engine._bands import inner_band, neighboured_edges, outer_band
+from engine._pixels import check_image, check_tile_size
+from engine._poisson import harmonic_correction
+from engine._seam_score import box_mean, context_drift, seam_score, step_at_seam
 from engine.context import cut_tile
 
-__all__ = ["correct_seams", "seam_score"]
+__all__ = ["SeamResult", "Method", "METHODS", "correct_seams", "seam_score", "context_drift"]
 
-_EDGES = ("left", "right", "top", "bottom")
-_TEXTURE_LINES = 4  # lines on each side of a border that sample the images' own gradient
-_MIN_TEXTURE = 1.0  # a flat image still has one grey level of texture, so the score stays finite
-
-
-def _outer_band(window: np.ndarray, tile_size: int, edge: str, depth: int) -> np.ndarray:
-    """The `depth` lines of a 2T window just outside the tile's `edge`, (depth, T, C), line 0 at the seam."""
-    half, end = tile_size // 2, tile_size // 2 + tile_size
-    if edge == "left":
-        return window[half:end, half - depth : half][:, ::-1].swapaxes(0, 1)
-    if edge == "right":
-        return window[half:end, end : end + depth].swapaxes(0, 1)
-    if edge == "top":
-        return window[half - depth : half, half:end][::-1]
-    return window[end : end + depth, half:end]
+Method = Literal["poisson", "offset"]
+METHODS: tuple[Method, ...] = ("poisson", "offset")
 
 
-def _inner_band(tile: np.ndarray, edge: str, depth: int) -> np.ndarray:
-    """The `depth` outermost lines of a tile along `edge`, (depth, T, C), line 0 at the seam."""
-    if edge == "left":
-        return tile[:, :depth].swapaxes(0, 1)
-    if edge == "right":
-        return tile[:, ::-1][:, :depth].swapaxes(0, 1)
-    if edge == "top":
-        return tile[:depth]
-    return tile[::-1][:depth]
+@dataclass(frozen=True, eq=False)
+class SeamResult:
+    """What correct_seams returns: the new opaque RGBA tile and two figures for the record."""
+
+    tile: np.ndarray  # (T, T, 4) uint8, opaque
+    seam_score: float  # how visible the corrected tile's seams are, worst edge (see the module)
+    context_drift: float  # how far the generator strayed from the KEEP pixels (see the module)
 
 
-def _neighboured_edges(context: np.ndarray, tile_size: int) -> list[str]:
-    return [e for e in _EDGES if (_outer_band(context, tile_size, e, 1)[0, :, 3] == OPAQUE).all()]
+def correct_seams(
+    generated: np.ndarray, context: np.ndarray, tile_size: int, *, method: Method = "poisson"
+) -> SeamResult:
+    """Cut the new tile from `generated` (2T x 2T, RGB or RGBA) with its seams corrected against
+    `context`'s KEEP pixels by `method`; see the module docstring."""
+    check_tile_size(tile_size)
+    check_image(context, 2 * tile_size, "context")
+    if method not in METHODS:
+        raise ValueError(f"seam method must be one of {METHODS}, got {method!r}")
+    tile = cut_tile(generated, tile_size)
+    drift = context_drift(generated, context, tile_size)
+    edges = neighboured_edges(context, tile_size)
+    if not edges:
+        return SeamResult(tile, 0.0, drift)
+    if method == "poisson":
+        _blend(tile, generated, context, tile_size, edges)
+    else:
+        _apply(tile, _profiles(generated, context, tile_size, edges), tile_size)
+    return SeamResult(tile, seam_score(tile, context, tile_size), drift)
+
+
+# --- the gradient-domain blend ------------------------------------------------------------------
+
+_COHERENT_LINES = 8  # KEEP lines over which the mismatch is averaged into the Dirichlet data
+_FEATHER_LINES = 3  # tile lines over which the line-level rest of the mismatch fades out
+_OWN_STEP_LINES = 4  # band width at which the generator's own step is measured
+_OWN_STEP_SIGNIFICANCE = 3.0  # ... and counted where above this many times the natural steps
+
+
+def _edge_data(generated: np.ndarray, context: np.ndarray, tile_size: int, edge: str) -> tuple[np.ndarray, np.ndarray]:
+    """For one neighboured edge: the (3, T) float32 Dirichlet data of the correction, and the
+    (T, 3) line-level rest of the mismatch to feather in."""
+    half = tile_size // 2
+    lines = min(_OWN_STEP_LINES, tile_size // 8)
+    coherent = min(_COHERENT_LINES, half)
+    depth = max(coherent, 4 * lines)
+    real = outer_band(context, tile_size, edge, depth)[..., :3].astype(np.float64)
+    painted = outer_band(generated, tile_size, edge, depth)[..., :3].astype(np.float64)
+    mismatch = real[:coherent] - painted[:coherent]
+    data = mismatch.mean(axis=0)
+    rest = mismatch[0] - data
+    if lines:
+        inside = inner_band(generated[half : half + tile_size, half : half + tile_size, :3], edge, 2 * lines)
+        width = 2 * max(1, tile_size // 4) + 1
+        own = box_mean(step_at_seam(painted, inside, lines), width, passes=3)
+        natural = box_mean(step_at_seam(real[2 * lines :], real[2 * lines - 1 :: -1], lines), width, passes=3)
+        threshold = _OWN_STEP_SIGNIFICANCE * float(np.abs(natural).mean())
+        # A smooth gate (a non-negative garrote): steps near the threshold count little, large ones fully.
+        own *= np.maximum(0.0, 1.0 - (threshold / np.maximum(np.abs(own), 1e-9)) ** 2)
+        data = data - own
+    return data.T.astype(np.float32), rest
+
+
+def _blend(tile: np.ndarray, generated: np.ndarray, context: np.ndarray, tile_size: int, edges: list[str]) -> None:
+    """Replace `tile`'s RGB by the generated tile plus the correction, rounded once."""
+    data, rests = {}, {}
+    for edge in edges:
+        data[edge], rests[edge] = _edge_data(generated, context, tile_size, edge)
+    field = harmonic_correction(data, tile_size)  # (3, T, T)
+    planar = field.transpose(1, 2, 0)  # a (T, T, 3) view
+    depth = min(_FEATHER_LINES, tile_size // 2)
+    for edge, rest in rests.items():
+        band = inner_band(planar, edge, depth)
+        for line in range(depth):
+            band[line] += (rest * ((depth - line) / (depth + 1))).astype(np.float32)
+    planar_rgb = np.moveaxis(tile[..., :3], 2, 0)
+    field += planar_rgb
+    np.rint(field, out=field)
+    np.clip(field, 0, 255, out=field)
+    np.copyto(planar_rgb, field, casting="unsafe")
+
+
+# --- the offset method --------------------------------------------------------------------------
 
 
 @lru_cache(maxsize=8)
@@ -75,15 +181,15 @@ def _smooth(profile: np.ndarray, width: int, passes: int = 3) -> np.ndarray:
     return profile.astype(np.float32)
 
 
-def _profiles(generated: np.ndarray, context: np.ndarray, tile_size: int) -> dict[str, np.ndarray]:
+def _profiles(generated: np.ndarray, context: np.ndarray, tile_size: int, edges: list[str]) -> dict[str, np.ndarray]:
     """Per neighboured edge: the smoothed (T, 3) offset real minus generated along that edge."""
     half = tile_size // 2
     depth = min(half, max(2, tile_size // 64))
     blur = min(tile_size // 8, half - 1) if tile_size >= 8 else 0
     profiles = {}
-    for edge in _neighboured_edges(context, tile_size):
-        real = _outer_band(context, tile_size, edge, depth)[..., :3].astype(np.int16)
-        painted = _outer_band(generated, tile_size, edge, depth)[..., :3]
+    for edge in edges:
+        real = outer_band(context, tile_size, edge, depth)[..., :3].astype(np.int16)
+        painted = outer_band(generated, tile_size, edge, depth)[..., :3]
         offset = (real - painted).mean(axis=0, dtype=np.float32)
         profiles[edge] = _smooth(offset, blur) if blur >= 3 else offset
     return profiles
@@ -125,38 +231,3 @@ def _apply(tile: np.ndarray, profiles: dict[str, np.ndarray], tile_size: int) ->
         np.rint(work, out=work)
         np.clip(work, 0, 255, out=work)
         np.copyto(planar_rgb[:, rows], work, casting="unsafe")
-
-
-def correct_seams(generated: np.ndarray, context: np.ndarray, tile_size: int) -> tuple[np.ndarray, float]:
-    """Cut the new tile from `generated` with its seams corrected; returns (tile, its seam score)."""
-    check_tile_size(tile_size)
-    check_image(context, 2 * tile_size, "context")
-    tile = cut_tile(generated, tile_size)
-    profiles = _profiles(generated, context, tile_size)
-    if not profiles:
-        return tile, 0.0
-    _apply(tile, profiles, tile_size)
-    return tile, seam_score(tile, context, tile_size)
-
-
-def seam_score(tile: np.ndarray, context: np.ndarray, tile_size: int) -> float:
-    """How visible the tile's borders are against its neighbours; about 1 is as visible as texture.
-
-    Per neighboured edge: mean absolute RGB difference across the border, divided by the mean
-    absolute difference between adjacent lines just inside the tile and the neighbour (at least
-    1). The score is the mean over those edges, and 0.0 when the tile has no neighbour.
-    """
-    check_tile_size(tile_size)
-    check_image(tile, tile_size, "tile")
-    check_image(context, 2 * tile_size, "context")
-    depth = min(tile_size // 2, _TEXTURE_LINES)
-    scores = []
-    for edge in _neighboured_edges(context, tile_size):
-        outside = _outer_band(context, tile_size, edge, depth)[..., :3].astype(np.int16)
-        inside = _inner_band(tile, edge, depth)[..., :3].astype(np.int16)
-        across = np.abs(outside[0] - inside[0]).mean()
-        texture = 0.0
-        if depth > 1:
-            texture = (np.abs(np.diff(outside, axis=0)).mean() + np.abs(np.diff(inside, axis=0)).mean()) / 2
-        scores.append(across / max(texture, _MIN_TEXTURE))
-    return float(np.mean(scores)) if scores else 0.0

@@ -200,7 +200,8 @@ async def paint(studio: Studio, step: Step, on_progress: Progress) -> list[Event
             generated = await studio.generator.generate(context, step.prompt, seed=step.seed, on_progress=progress)
             generator_seconds = time.perf_counter() - started
             studio.metrics.generator_latency.observe(generator_seconds)
-            tile, score = await asyncio.to_thread(engine.correct_seams, generated, context, room.tile_size)
+            seams = await asyncio.to_thread(engine.correct_seams, generated, context, room.tile_size)
+            tile, score = seams.tile, seams.seam_score
             sha256 = await studio.blobs.put(await asyncio.to_thread(engine.encode_png, tile))
             studio.tiles.remember(sha256, tile)
             crash_point(armed, "after_blob_write")

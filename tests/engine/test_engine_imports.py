@@ -17,6 +17,9 @@ PURE = [
     "context.py",
     "composite.py",
     "seam.py",
+    "_bands.py",
+    "_poisson.py",
+    "_seam_score.py",
     "png.py",
     "generators/_mock_paint.py",
 ]

@@ -44,7 +44,8 @@ async def _play(directions, prompts, tile_size, extent):
         before = {cell: tile.copy() for cell, tile in tiles.items()}
 
         generated = await mock.generate(context, prompt, seed=step)
-        tile, score = correct_seams(generated, context, tile_size)
+        seams = correct_seams(generated, context, tile_size)
+        tile, score = seams.tile, seams.seam_score
 
         assert np.array_equal(context, context_before)
         assert target not in tiles
