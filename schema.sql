@@ -1,6 +1,6 @@
 -- EXQUISITE schema. Applied at start-up and by `exquisite migrate`, in one transaction under an
 -- advisory lock, so it must stay idempotent: every statement is IF NOT EXISTS or equivalent.
--- schema_version: 4
+-- schema_version: 5
 
 CREATE TABLE IF NOT EXISTS schema_version (
     version     integer PRIMARY KEY,
@@ -206,3 +206,13 @@ CREATE TABLE IF NOT EXISTS service_clock (
     heartbeat_at    timestamptz NOT NULL
 );
 INSERT INTO service_clock (id, heartbeat_at) VALUES (1, now()) ON CONFLICT (id) DO NOTHING;
+
+-- Balances, live: after each commit that changes a user's credits, every instance hears of it
+-- (storage/credit_feed.py), so their open pages show it without asking.
+CREATE OR REPLACE FUNCTION announce_credits() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('exquisite_credits', NEW.id || ':' || NEW.credits);
+    RETURN NEW;
+END $$;
+CREATE OR REPLACE TRIGGER users_credits_announced AFTER UPDATE OF credits ON users
+    FOR EACH ROW WHEN (OLD.credits IS DISTINCT FROM NEW.credits) EXECUTE FUNCTION announce_credits();

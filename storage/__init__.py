@@ -3,6 +3,7 @@
 from storage import accounts, admin, credits, database, events, listings, members, rooms, service, steps
 from storage.blobs import BlobStore, BlobStoreError, LocalBlobStore, is_blob_key, open_blob_store
 from storage.bus import Bus, MemoryBus, RedisBus, open_bus
+from storage.credit_feed import CreditFeed
 from storage.database import Connection, Database
 from storage.embedded import EmbeddedPostgres
 from storage.errors import (
@@ -30,6 +31,7 @@ __all__ = [
     "service",
     "steps",
     "Bus",
+    "CreditFeed",
     "MemoryBus",
     "RedisBus",
     "open_bus",

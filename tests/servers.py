@@ -53,17 +53,35 @@ def free_port() -> int:
 
 
 class Served:
-    """`exquisite serve` in a subprocess; entering waits for uvicorn's start-up line."""
+    """`exquisite serve` in a subprocess; entering waits until it listens on its port."""
 
     def __init__(self, data_dir: Path, *, port: int | None = None, **env) -> None:
         self.data_dir = data_dir
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.ws_url = f"ws://127.0.0.1:{self.port}"
+        self.chosen_port = port is not None
+        self._use_port(port or free_port())
         self.env = {"MOCK_DELAY_MS": 0, "SESSION_SECRET": "test-secret", **CHEAP_PASSWORD_ENV, **env}
         self.log: list[str] = []
 
+    def _use_port(self, port: int) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.ws_url = f"ws://127.0.0.1:{port}"
+
     async def __aenter__(self) -> Served:
+        # uvicorn binds its port after the lifespan has started: a port another process took
+        # since free_port() looked fails only then, so a free port is sought again.
+        for _ in range(5):
+            if await self._start():
+                self._drain = asyncio.create_task(self._keep_reading())
+                return self
+            if self.chosen_port or not any("address already in use" in line for line in self.log):
+                break
+            self._use_port(free_port())
+        raise AssertionError("serve exited during start-up:\n" + "".join(self.log))
+
+    async def _start(self) -> bool:
+        """Starts the process; True once it listens, False if it exited first."""
+        self.log = []
         self.process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -77,14 +95,12 @@ class Served:
             stderr=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.DEVNULL,
         )
-        while True:
-            line = await asyncio.wait_for(self.process.stderr.readline(), timeout=30)
-            if not line:
-                raise AssertionError("serve exited during start-up:\n" + "".join(self.log))
+        while line := await asyncio.wait_for(self.process.stderr.readline(), timeout=30):
             self.log.append(line.decode())
-            if b"Application startup complete" in line:
-                self._drain = asyncio.create_task(self._keep_reading())
-                return self
+            if b"Uvicorn running on" in line:
+                return True
+        await self.process.wait()
+        return False
 
     async def _keep_reading(self) -> None:
         # The pipe must be emptied, or a chatty server blocks on a full pipe.

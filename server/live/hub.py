@@ -122,6 +122,14 @@ class Hub:
                 # A socket for the room arrived while we unsubscribed: its channel needs the topic.
                 await self.bus.subscribe(str(connection.room_id))
 
+    def credits_changed(self, user_id: int, credits: int) -> None:
+        """A user's balance changed (storage.CreditFeed): their sockets here are told at once."""
+        text = frame({"type": "account", "credits": credits})
+        for channel in self.channels.values():
+            for connection in list(channel.connections):
+                if connection.user_id == user_id:
+                    connection.offer(text)
+
     # --- consumers: what the bus brings ---------------------------------------------------------
 
     async def _on_message(self, topic: str, message: bytes) -> None:

@@ -76,6 +76,23 @@ async def test_a_removed_players_socket_counts_as_a_spectator_and_a_players_as_a
             assert after == {"type": "presence", "players_online": [host_user["id"]], "spectators": 1}
 
 
+async def test_every_socket_of_a_user_hears_their_balance_change(database_url, tmp_path, db):
+    async with live(database_url, tmp_path) as (server, http):
+        host, host_user = await new_player(http)
+        room = await start(host, await open_room(host))
+        async with room_socket(server, host, room["id"]) as sock, room_socket(server, host, room["id"]) as tab:
+            await sock.next("presence")
+            await step_and_settle(host, room["id"])  # the debit
+            assert await sock.next("account") == {"type": "account", "credits": host_user["credits"] - 1}
+            assert await tab.next("account") == {"type": "account", "credits": host_user["credits"] - 1}
+            await db.execute("UPDATE users SET credits = credits + 5 WHERE id = $1", host_user["id"])
+            await db.execute(
+                "INSERT INTO credit_ledger (user_id, delta, kind, reason) VALUES ($1, 5, 'admin_grant', 'test')",
+                host_user["id"],
+            )
+            assert await sock.next("account") == {"type": "account", "credits": host_user["credits"] + 4}
+
+
 async def test_reconnect_with_after_gets_exactly_the_missed_events(database_url, tmp_path):
     async with live(database_url, tmp_path) as (server, http):
         host, _ = await new_player(http)
