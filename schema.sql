@@ -1,6 +1,6 @@
 -- EXQUISITE schema. Applied at start-up and by `exquisite migrate`, in one transaction under an
 -- advisory lock, so it must stay idempotent: every statement is IF NOT EXISTS or equivalent.
--- schema_version: 5
+-- schema_version: 6
 
 CREATE TABLE IF NOT EXISTS schema_version (
     version     integer PRIMARY KEY,
@@ -216,3 +216,39 @@ BEGIN
 END $$;
 CREATE OR REPLACE TRIGGER users_credits_announced AFTER UPDATE OF credits ON users
     FOR EACH ROW WHEN (OLD.credits IS DISTINCT FROM NEW.credits) EXECUTE FUNCTION announce_credits();
+
+-- Buying credits (schema version 6). -------------------------------------------------------------
+
+-- One row per Stripe Checkout Session we created; the webhook, not the redirect, moves it on.
+CREATE TABLE IF NOT EXISTS purchases (
+    session_id      text PRIMARY KEY,
+    user_id         bigint NOT NULL REFERENCES users (id),
+    credits         integer NOT NULL CHECK (credits > 0),
+    amount          integer NOT NULL CHECK (amount > 0),
+    currency        text NOT NULL,
+    status          text NOT NULL DEFAULT 'pending'
+                    CHECK (status IN ('pending', 'paid', 'refunded', 'disputed')),
+    payment_intent  text,
+    -- Credits taken back after a refund or dispute, and what the balance could not give back.
+    clawed_back     integer NOT NULL DEFAULT 0 CHECK (clawed_back >= 0),
+    shortfall       integer NOT NULL DEFAULT 0 CHECK (shortfall >= 0),
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    paid_at         timestamptz
+);
+CREATE INDEX IF NOT EXISTS purchases_user ON purchases (user_id, created_at DESC);
+CREATE INDEX IF NOT EXISTS purchases_payment_intent ON purchases (payment_intent);
+
+-- Every webhook event id we acted on: a replay finds its id here and does nothing.
+CREATE TABLE IF NOT EXISTS stripe_events (
+    id          text PRIMARY KEY,
+    type        text NOT NULL,
+    received_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- A paid session is credited once: one `purchase` entry per session, whatever the deliveries.
+ALTER TABLE credit_ledger ADD COLUMN IF NOT EXISTS purchase_session text REFERENCES purchases (session_id);
+CREATE UNIQUE INDEX IF NOT EXISTS credit_ledger_purchase ON credit_ledger (purchase_session)
+    WHERE kind = 'purchase';
+
+-- The payment provider acts too: its changes are audited with no operator.
+ALTER TABLE admin_audit ALTER COLUMN admin_id DROP NOT NULL;

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from engine import Generator, make_generator
+from server.billing.stripe_gateway import StripeGateway
 from server.http.passwords import Passwords
 from server.http.ratelimit import RateLimiter
 from server.live.hub import Hub
@@ -60,6 +61,7 @@ def _limits(settings: Settings) -> Limits:
         auth_by_email=RateLimiter(settings.auth_attempts_per_email),
         step_submissions=RateLimiter(settings.steps_per_minute),
         admin_actions=RateLimiter(settings.admin_requests_per_minute),
+        checkouts=RateLimiter(settings.checkouts_per_minute),
     )
 
 
@@ -86,6 +88,7 @@ async def open_services(
             StepRunner(studio, publisher, shutdown_grace=settings.shutdown_grace_seconds)
         )
         await stack.enter_async_context(Reaper(db, metrics, publisher, settings))
+        stripe = await stack.enter_async_context(StripeGateway(settings)) if settings.billing else None
         metrics.track_live(lambda: hub.connection_count, lambda: hub.spectator_count, lambda: len(runner.running))
         yield Services(
             settings=settings,
@@ -104,4 +107,5 @@ async def open_services(
             publisher=publisher,
             runner=runner,
             hub=hub,
+            stripe=stripe,
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine import Generator
+from server.billing.stripe_gateway import StripeGateway
 from server.http.passwords import Passwords
 from server.http.ratelimit import RateLimiter
 from server.live.hub import Hub
@@ -30,6 +31,7 @@ class Limits:
     auth_by_email: RateLimiter
     step_submissions: RateLimiter
     admin_actions: RateLimiter
+    checkouts: RateLimiter
 
 
 @dataclass(frozen=True)
@@ -46,3 +48,5 @@ class Services:
     publisher: Publisher
     runner: StepRunner
     hub: Hub
+    # None while billing is off (no STRIPE_SECRET_KEY): the billing routes answer 404 then.
+    stripe: StripeGateway | None

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "DEVELOPMENT_SECRET", "PASSWORD_FLOOR"]
@@ -69,6 +70,16 @@ class Settings(BaseSettings):
     password_memory_kib: int = Field(PASSWORD_FLOOR["memory_kib"], ge=8)
     password_parallelism: int = Field(PASSWORD_FLOOR["parallelism"], ge=1)
 
+    # Buying credits (server/billing/): off without a secret key.
+    stripe_secret_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    stripe_api_base: str | None = None
+    stripe_allow_test_keys: bool = False
+    # Packs on sale, "credits:price" in the currency's smallest unit, comma-separated.
+    credit_packs: str = "50:500,120:1000"
+    credit_currency: str = "usd"
+    checkouts_per_minute: int = Field(10, ge=1)
+
     log_format: Literal["text", "json"] | None = None
 
     @property
@@ -80,6 +91,24 @@ class Settings(BaseSettings):
     def outage_threshold_seconds(self) -> float:
         """A heartbeat gap this long means no instance was serving: a few missed reaper passes."""
         return 3 * self.reaper_interval_seconds + 1
+
+    @field_validator("credit_packs")
+    @classmethod
+    def _check_packs(cls, value: str) -> str:
+        packs = [pack.strip() for pack in value.split(",") if pack.strip()]
+        if not packs or not all(re.fullmatch(r"[1-9][0-9]{0,5}:[1-9][0-9]{0,7}", pack) for pack in packs):
+            raise ValueError('must be "credits:price" pairs, comma-separated, e.g. "50:500,120:1000"')
+        return ",".join(packs)
+
+    @property
+    def packs(self) -> dict[int, int]:
+        """Credits on sale -> their price in the currency's smallest unit."""
+        return {int(c): int(a) for c, a in (pack.split(":") for pack in self.credit_packs.split(","))}
+
+    @property
+    def billing(self) -> bool:
+        """Whether credits are on sale: a Stripe secret key is set."""
+        return bool(self.stripe_secret_key)
 
     @property
     def production(self) -> bool:
@@ -115,6 +144,10 @@ class Settings(BaseSettings):
             problems.append("BLOB_URL is not set (blobs would live in the local data directory)")
         if self.crash_at:
             problems.append("EXQUISITE_CRASH_AT is set (crash points are for the test suite)")
+        if self.stripe_secret_key and not self.stripe_webhook_secret:
+            problems.append("STRIPE_SECRET_KEY is set without STRIPE_WEBHOOK_SECRET (payments would never land)")
+        if (self.stripe_secret_key or "").startswith("sk_test_") and not self.stripe_allow_test_keys:
+            problems.append("STRIPE_SECRET_KEY is a test key (set STRIPE_ALLOW_TEST_KEYS=1 to mean it)")
         costs = {
             "time_cost": self.password_time_cost,
             "memory_kib": self.password_memory_kib,

@@ -1,6 +1,6 @@
 """Everything that persists: Postgres (every SQL statement lives here), blobs, the ledger."""
 
-from storage import accounts, admin, credits, database, events, listings, members, rooms, service, steps
+from storage import accounts, admin, credits, database, events, listings, members, purchases, rooms, service, steps
 from storage.blobs import BlobStore, BlobStoreError, LocalBlobStore, is_blob_key, open_blob_store
 from storage.bus import Bus, MemoryBus, RedisBus, open_bus
 from storage.credit_feed import CreditFeed
@@ -17,6 +17,7 @@ from storage.errors import (
     PaymentRequired,
     RateLimited,
     TooLarge,
+    Unavailable,
 )
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "events",
     "listings",
     "members",
+    "purchases",
     "rooms",
     "service",
     "steps",
@@ -53,4 +55,5 @@ __all__ = [
     "PaymentRequired",
     "RateLimited",
     "TooLarge",
+    "Unavailable",
 ]

@@ -33,7 +33,7 @@ __all__ = [
 
 class AuditEntryJson(TypedDict):
     id: int
-    admin_id: int
+    admin_id: int | None
     action: str
     target_type: str
     target_id: str
@@ -45,7 +45,7 @@ class AuditEntryJson(TypedDict):
 @dataclass(frozen=True)
 class AuditEntry:
     id: int
-    admin_id: int
+    admin_id: int | None
     action: str
     target_type: str
     target_id: str
@@ -145,7 +145,7 @@ class FlightStep:
 async def insert_audit(
     conn: Connection,
     *,
-    admin_id: int,
+    admin_id: int | None,
     action: str,
     target_type: str,
     target_id: str,

@@ -22,6 +22,9 @@ class LedgerKind(StrEnum):
     ADMIN_GRANT = "admin_grant"
     ADMIN_REVOKE = "admin_revoke"
     DAILY_GRANT = "daily_grant"
+    PURCHASE = "purchase"
+    PURCHASE_CLAWBACK = "purchase_clawback"
+    DISPUTE_RETURN = "dispute_return"
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ async def post_credits(
     *,
     step_id: UUID | None = None,
     reason: str | None = None,
+    purchase_session: str | None = None,
 ) -> int:
     """Appends one ledger entry and moves the cached balance with it; returns the new balance.
 
@@ -63,13 +67,14 @@ async def post_credits(
         raise RuntimeError(f"no user {user_id}")
     # Returns nothing.
     await conn.execute(
-        """INSERT INTO credit_ledger (user_id, delta, kind, step_id, reason)
-           VALUES ($1, $2, $3, $4, $5)""",
+        """INSERT INTO credit_ledger (user_id, delta, kind, step_id, reason, purchase_session)
+           VALUES ($1, $2, $3, $4, $5, $6)""",
         user_id,
         delta,
         kind,
         step_id,
         reason,
+        purchase_session,
     )
     return balance
 
@@ -106,9 +111,10 @@ async def grant_daily(conn: Connection, user_id: int, allowance: int) -> int | N
     return new_balance
 
 
-async def balance(conn: Connection, user_id: int) -> int:
-    # Returns the user's cached balance.
-    credits: int | None = await conn.fetchval("SELECT credits FROM users WHERE id = $1", user_id)
+async def balance(conn: Connection, user_id: int, *, lock: bool = False) -> int:
+    # Returns the user's cached balance; locked for the caller's transaction if asked.
+    query = "SELECT credits FROM users WHERE id = $1" + (" FOR UPDATE" if lock else "")
+    credits: int | None = await conn.fetchval(query, user_id)
     if credits is None:
         raise RuntimeError(f"no user {user_id}")
     return credits

@@ -9,7 +9,8 @@
     ├── Conflict         email_taken, stale_nonce, step_in_flight, ...
     ├── TooLarge         too_large
     ├── InvalidField     invalid_field (names the field)
-    └── RateLimited      rate_limited (carries retry_after seconds)
+    ├── RateLimited      rate_limited (carries retry_after seconds)
+    └── Unavailable      payments_unavailable: a service we depend on did not answer
 
 The class says what kind of refusal it is and the code says which one; neither knows HTTP.
 It lives in `storage/` because storage is the lowest layer that raises it (a unique violation
@@ -31,6 +32,7 @@ __all__ = [
     "TooLarge",
     "InvalidField",
     "RateLimited",
+    "Unavailable",
 ]
 
 
@@ -86,3 +88,7 @@ class RateLimited(AppError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class Unavailable(AppError):
+    code = "unavailable"

@@ -75,6 +75,15 @@ async def check_invariants(conn: asyncpg.Connection, blob_dir: Path | None = Non
     )
     problems += [f"room {r['id']}: seq {r['seq']} but {r['n']} events up to {r['top']}" for r in rows]
 
+    # Billing: a purchase Stripe said was paid has exactly one `purchase` entry, a pending one none,
+    # and one day has at most one daily grant per user (the indexes say so; this proves they hold).
+    rows = await conn.fetch(
+        """SELECT p.session_id, p.status, count(l.id) AS entries
+           FROM purchases p LEFT JOIN credit_ledger l ON l.purchase_session = p.session_id AND l.kind = 'purchase'
+           GROUP BY p.session_id HAVING count(l.id) <> CASE WHEN p.status = 'pending' THEN 0 ELSE 1 END"""
+    )
+    problems += [f"purchase {r['session_id']} ({r['status']}) has {r['entries']} purchase entries" for r in rows]
+
     # I1: tile bytes are what their name says.
     if blob_dir is not None:
         for r in await conn.fetch("SELECT x, y, sha256 FROM tiles"):

@@ -26,7 +26,7 @@ from server.play.access import locked_room
 from server.play.step import abort_if_running
 from server.play.turns import finish_room
 from server.services import Services
-from storage import Conflict, Forbidden, InvalidField, NotFound, admin, steps
+from storage import Conflict, Forbidden, InvalidField, NotFound, admin, purchases, steps
 from storage.accounts import User
 from storage.rooms import RoomStatus
 
@@ -206,6 +206,8 @@ async def overview(services: Services) -> Overview:
             "generator": await admin.generator_figures(conn),
             "seam_scores": await admin.recent_seam_scores(conn),
             "audit": [e.public() for e in await admin.recent_audit(conn, 20)],
+            "purchases": [p.public() for p in await purchases.list_purchases(conn, limit=10)],
+            "shortfalls": [p.public() for p in await purchases.list_purchases(conn, short_only=True, limit=50)],
         }
 
 

@@ -12,6 +12,7 @@ from typing_extensions import TypedDict
 from server.play.shapes import EventJson, RoomSnapshot, RoomSummary, StepJson
 from storage.accounts import UserJson
 from storage.admin import AdminRoomJson, AuditEntryJson, FlightStepJson
+from storage.purchases import PurchaseJson
 
 __all__ = [
     "AccountJson",
@@ -23,6 +24,9 @@ __all__ = [
     "InvitePreview",
     "LedgerEntryJson",
     "LedgerPage",
+    "PackJson",
+    "PackList",
+    "CheckoutReply",
     "EventPage",
     "StepReply",
     "ErrorJson",
@@ -37,6 +41,7 @@ __all__ = [
     "AuditReply",
     "CreditsReply",
     "Overview",
+    "AdminPurchases",
 ]
 
 
@@ -164,3 +169,26 @@ class Overview(TypedDict):
     generator: Annotated[dict[str, Any], Field(description="Generator latency and failures, all instances.")]
     seam_scores: Annotated[list[dict[str, Any]], Field(description="Of the newest committed steps.")]
     audit: list[AuditEntryJson]
+    purchases: Annotated[list[PurchaseJson], Field(description="The newest credit purchases.")]
+    shortfalls: Annotated[
+        list[PurchaseJson], Field(description="Purchases refunded past what the balance held.")
+    ]
+
+
+class PackJson(TypedDict):
+    id: Annotated[str, Field(description="The credits, as a string: what checkout's `pack` names.")]
+    credits: int
+    amount: Annotated[int, Field(description="The price, in the currency's smallest unit.")]
+    currency: str
+
+
+class PackList(TypedDict):
+    packs: list[PackJson]
+
+
+class CheckoutReply(TypedDict):
+    url: Annotated[str, Field(description="Stripe's Checkout page for this purchase.")]
+
+
+class AdminPurchases(TypedDict):
+    purchases: list[PurchaseJson]

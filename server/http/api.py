@@ -8,8 +8,10 @@ from starlette.routing import BaseRoute
 from server.http import (
     account,
     admin,
+    admin_purchases,
     admin_users,
     auth,
+    billing,
     health,
     hosting,
     invites,
@@ -30,7 +32,9 @@ API_ROUTES: list[BaseRoute] = [
     *invites.routes,
     *steps.routes,
     *pictures.routes,
+    *billing.routes,
     *admin.routes,
     *admin_users.routes,
+    *admin_purchases.routes,
     *health.routes,
 ]

@@ -22,6 +22,7 @@ from storage import (
     PaymentRequired,
     RateLimited,
     TooLarge,
+    Unavailable,
 )
 
 __all__ = [
@@ -48,6 +49,7 @@ STATUS: dict[type[AppError], int] = {
     TooLarge: 413,
     InvalidField: 422,
     RateLimited: 429,
+    Unavailable: 503,
 }
 
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}

@@ -39,6 +39,7 @@ __all__ = [
     "NotEqual",
     "clean_text",
     "read_json",
+    "read_body",
     "parse_fields",
     "whole_number",
     "parse_room_id",
@@ -126,15 +127,22 @@ async def read_json(request: Request, model: type[Model]) -> Model:
     return parse_fields(await _json_object(request), model)
 
 
-async def _json_object(request: Request) -> dict[str, Any]:
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The raw body, refused as soon as it is longer than `limit` bytes (declared or sent)."""
+    too_large = TooLarge(f"The request body is over {limit} bytes.")
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise TooLarge("The request body is over 1 MiB.")
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise too_large
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise TooLarge("The request body is over 1 MiB.")
+        if len(body) > limit:
+            raise too_large
+    return bytes(body)
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    body = await read_body(request)
     try:
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:  # deep nesting too
