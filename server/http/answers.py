@@ -170,9 +170,7 @@ class Overview(TypedDict):
     seam_scores: Annotated[list[dict[str, Any]], Field(description="Of the newest committed steps.")]
     audit: list[AuditEntryJson]
     purchases: Annotated[list[PurchaseJson], Field(description="The newest credit purchases.")]
-    shortfalls: Annotated[
-        list[PurchaseJson], Field(description="Purchases refunded past what the balance held.")
-    ]
+    shortfalls: Annotated[list[PurchaseJson], Field(description="Purchases refunded past what the balance held.")]
 
 
 class PackJson(TypedDict):
