@@ -1,6 +1,6 @@
 -- EXQUISITE schema. Applied at start-up and by `exquisite migrate`, in one transaction under an
 -- advisory lock, so it must stay idempotent: every statement is IF NOT EXISTS or equivalent.
--- schema_version: 6
+-- schema_version: 7
 
 CREATE TABLE IF NOT EXISTS schema_version (
     version     integer PRIMARY KEY,
@@ -252,3 +252,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS credit_ledger_purchase ON credit_ledger (purch
 
 -- The payment provider acts too: its changes are audited with no operator.
 ALTER TABLE admin_audit ALTER COLUMN admin_id DROP NOT NULL;
+
+-- How far the generator strayed from the context it was given (schema version 7); see engine/seam.py.
+ALTER TABLE steps ADD COLUMN IF NOT EXISTS context_drift double precision;
+ALTER TABLE tiles ADD COLUMN IF NOT EXISTS context_drift double precision;

@@ -56,10 +56,18 @@ class Metrics:
         self.generator_failures = Counter(
             "exquisite_generator_failures", "Generator failures by reason.", ["reason"], registry=self.registry
         )
+        # Buckets from bench/seams.py: a blended true continuation scores ~0.1-0.3, a visible seam
+        # 1-4; a faithful generator drifts 1-6 grey levels from its context, one ignoring it 15-60.
         self.seam_score = Histogram(
             "exquisite_seam_score",
-            "Seam score of committed tiles (1 = seams as visible as ordinary texture).",
-            buckets=(0.25, 0.5, 1, 1.5, 2, 3, 5, 8, 13),
+            "Seam score of committed tiles, worst edge (1 = a step as large as the neighbour's own texture).",
+            buckets=(0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 8),
+            registry=self.registry,
+        )
+        self.context_drift = Histogram(
+            "exquisite_context_drift",
+            "Grey levels the generator's version of the neighbours strayed from them (before correction).",
+            buckets=(1, 2, 4, 6, 8, 12, 16, 24, 32, 64),
             registry=self.registry,
         )
 
@@ -89,6 +97,8 @@ class Metrics:
             if event.kind == EventKind.STEP_COMMITTED:
                 self.steps.labels("committed", "").inc()
                 self.seam_score.observe(event.data["tile"]["seam_score"])
+                if event.data["tile"].get("context_drift") is not None:
+                    self.context_drift.observe(event.data["tile"]["context_drift"])
             elif event.kind == EventKind.STEP_ABORTED:
                 self.steps.labels("aborted", event.data["reason"]).inc()
 

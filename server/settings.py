@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     generator_timeout_seconds: float = Field(120, gt=0)
     mock_delay_ms: int = Field(1500, ge=0)
     mock_fail_rate: float = Field(0.0, ge=0, le=1)
+    # How a new tile is joined to its neighbours (engine/seam.py): the exact gradient-domain blend,
+    # or the cheaper per-edge offset for small machines.
+    seam_method: Literal["poisson", "offset"] = "poisson"
 
     reaper_interval_seconds: float = Field(2.0, gt=0)
     # Free players below this are topped up to it once per UTC day (0: no allowance).

@@ -262,7 +262,7 @@ async def generator_figures(conn: Connection, hours: float = 1.0) -> dict:
 async def recent_seam_scores(conn: Connection, limit: int = 20) -> list[dict]:
     # Returns the seam scores of the newest committed steps.
     rows = await conn.fetch(
-        """SELECT id, room_id, seam_score, finished_at FROM steps
+        """SELECT id, room_id, seam_score, context_drift, finished_at FROM steps
            WHERE status = 'committed' ORDER BY finished_at DESC LIMIT $1""",
         limit,
     )
@@ -271,6 +271,7 @@ async def recent_seam_scores(conn: Connection, limit: int = 20) -> list[dict]:
             "step_id": str(r["id"]),
             "room_id": str(r["room_id"]),
             "seam_score": r["seam_score"],
+            "context_drift": r["context_drift"],
             "at": r["finished_at"].isoformat(),
         }
         for r in rows

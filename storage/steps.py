@@ -72,6 +72,7 @@ class TileRecord:
     author_id: int
     prompt: str
     seam_score: float | None
+    context_drift: float | None = None
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ class ExpiredLease:
 
 _STEP_COLUMNS = """id, room_id, user_id, idempotency_key, request_hash, status, reason, turn_number,
     cell_x, cell_y, prompt, direction, fencing_token, seed, cost, seam_score, created_at, finished_at"""
-_TILE_COLUMNS = "x, y, position, sha256, step_id, author_id, prompt, seam_score"
+_TILE_COLUMNS = "x, y, position, sha256, step_id, author_id, prompt, seam_score, context_drift"
 
 
 def _step(row: asyncpg.Record) -> Step:
@@ -166,6 +167,7 @@ async def finish_step(
     *,
     reason: str | None = None,
     seam_score: float | None = None,
+    context_drift: float | None = None,
     generator_ms: int | None = None,
 ) -> bool:
     """Moves a running step to committed or aborted; False when it had already finished, which
@@ -175,13 +177,14 @@ async def finish_step(
     # Returns the command status.
     result = await conn.execute(
         """UPDATE steps SET status = $2, reason = $3, seam_score = $4, generator_ms = $5,
-               finished_at = now()
+               context_drift = $6, finished_at = now()
            WHERE id = $1 AND status = 'running'""",
         step_id,
         status,
         reason,
         seam_score,
         generator_ms,
+        context_drift,
     )
     return result == "UPDATE 1"
 
@@ -268,13 +271,15 @@ async def insert_tile(
     author_id: int,
     prompt: str,
     seam_score: float,
+    context_drift: float | None = None,
 ) -> TileRecord:
     """Records a committed tile. The cell's primary key is the last guard of 'never repainted'."""
     try:
         # Returns the new tile.
         row = await conn.fetchrow(
-            f"""INSERT INTO tiles (room_id, x, y, position, sha256, step_id, author_id, prompt, seam_score)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {_TILE_COLUMNS}""",
+            f"""INSERT INTO tiles (room_id, x, y, position, sha256, step_id, author_id, prompt, seam_score,
+                    context_drift)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {_TILE_COLUMNS}""",
             room_id,
             cell[0],
             cell[1],
@@ -284,6 +289,7 @@ async def insert_tile(
             author_id,
             prompt,
             seam_score,
+            context_drift,
         )
     except asyncpg.UniqueViolationError as exc:
         raise Conflict("That cell already has a tile.", code="cell_unavailable") from exc

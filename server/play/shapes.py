@@ -49,6 +49,7 @@ class TileJson(TypedDict):
     prompt: str
     position: int
     seam_score: float | None
+    context_drift: float | None
 
 
 class TurnJson(TypedDict):

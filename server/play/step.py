@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from functools import partial
 from uuid import UUID
 
 import numpy as np
@@ -200,13 +201,17 @@ async def paint(studio: Studio, step: Step, on_progress: Progress) -> list[Event
             generated = await studio.generator.generate(context, step.prompt, seed=step.seed, on_progress=progress)
             generator_seconds = time.perf_counter() - started
             studio.metrics.generator_latency.observe(generator_seconds)
-            seams = await asyncio.to_thread(engine.correct_seams, generated, context, room.tile_size)
-            tile, score = seams.tile, seams.seam_score
-            sha256 = await studio.blobs.put(await asyncio.to_thread(engine.encode_png, tile))
-            studio.tiles.remember(sha256, tile)
+            seams = await asyncio.to_thread(
+                partial(engine.correct_seams, method=studio.settings.seam_method), generated, context, room.tile_size
+            )
+            sha256 = await studio.blobs.put(await asyncio.to_thread(engine.encode_png, seams.tile))
+            studio.tiles.remember(sha256, seams.tile)
             crash_point(armed, "after_blob_write")
         crash_point(armed, "before_tx2")
-        events = await commit(studio.db, studio.settings, step, sha256, score, int(generator_seconds * 1000))
+        generator_ms = int(generator_seconds * 1000)
+        events = await commit(
+            studio.db, studio.settings, step, sha256, seams.seam_score, generator_ms, context_drift=seams.context_drift
+        )
     except engine.GeneratorFailure as exc:
         log.info("step %s: generator failed (%s): %s", step.id, exc.reason, exc)
         studio.metrics.generator_failures.labels(exc.reason).inc()
@@ -229,7 +234,14 @@ async def paint(studio: Studio, step: Step, on_progress: Progress) -> list[Event
 
 
 async def commit(
-    db: Database, settings: Settings, step: Step, sha256: str, seam_score: float, generator_ms: int
+    db: Database,
+    settings: Settings,
+    step: Step,
+    sha256: str,
+    seam_score: float,
+    generator_ms: int,
+    *,
+    context_drift: float | None = None,
 ) -> list[Event]:
     async with db.acquire() as conn, conn.transaction():
         room = await locked_room(conn, step.room_id)
@@ -248,10 +260,18 @@ async def commit(
             author_id=step.user_id,
             prompt=step.prompt,
             seam_score=seam_score,
+            context_drift=context_drift,
         )
         crash_point(settings.crash_at, "inside_tx2")
         tile_count = await rooms.count_tile(conn, room.id)
-        await steps.finish_step(conn, step.id, StepStatus.COMMITTED, seam_score=seam_score, generator_ms=generator_ms)
+        await steps.finish_step(
+            conn,
+            step.id,
+            StepStatus.COMMITTED,
+            seam_score=seam_score,
+            context_drift=context_drift,
+            generator_ms=generator_ms,
+        )
         await steps.release_lease(conn, room.id, step.fencing_token)
         committed = {"step_id": str(step.id), "player_id": step.user_id, "tile": tile_json(tile)}
         events = [await event_log.append_event(conn, room.id, EventKind.STEP_COMMITTED, committed)]

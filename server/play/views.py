@@ -68,6 +68,7 @@ def tile_json(tile: TileRecord) -> TileJson:
         "prompt": tile.prompt,
         "position": tile.position,
         "seam_score": tile.seam_score,
+        "context_drift": tile.context_drift,
     }
 
 

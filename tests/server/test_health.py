@@ -5,6 +5,7 @@ import shutil
 
 import asyncpg
 import httpx
+import pytest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
@@ -107,3 +108,17 @@ async def test_index_serves_the_sign_in_page(client):
     assert response.status_code == 200
     assert "text/html" in response.headers["content-type"]
     assert 'id="signup-form"' in response.text and 'id="login-form"' in response.text
+
+
+async def test_metrics_show_the_seams_and_drift_of_committed_tiles(client, db):
+    from tests.play import new_player, open_room, start, step_and_settle
+
+    host, _ = await new_player(client)
+    room = await start(host, await open_room(host))
+    for direction in ("right", "right"):  # the second tile has a neighbour to join and to stray from
+        await step_and_settle(host, room["id"], direction)
+    figures = _samples((await client.get("/metrics")).text)
+    assert figures["exquisite_seam_score_count"] == 2 and figures["exquisite_context_drift_count"] == 2
+    stored = await db.fetch("SELECT context_drift FROM steps ORDER BY created_at")
+    assert stored[0]["context_drift"] == 0 and stored[1]["context_drift"] > 0
+    assert figures["exquisite_context_drift_sum"] == pytest.approx(sum(row["context_drift"] for row in stored))

@@ -48,6 +48,8 @@ async def test_first_step_is_accepted_and_commits(client, db):
     await settle(host, room["id"])
     done = (await host.get(f"/api/rooms/{room['id']}/steps/{step['id']}")).json()
     assert done["status"] == "committed" and done["tile"]["x"] == 0 and done["reason"] is None
+    # The first tile has no neighbour: nothing to stray from, nothing to join.
+    assert done["tile"]["context_drift"] == 0 and done["tile"]["seam_score"] == 0
 
 
 @pytest.mark.parametrize(
