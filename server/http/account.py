@@ -50,10 +50,11 @@ async def session(request: Request) -> Response:
     """Who is signed in, without a 401 when nobody is: what a page asks when it loads."""
     services = services_of(request)
     user = await optional_user(services, request)
+    billing = services.settings.billing
     if user is None:
-        return JSONResponse(SessionReply(user=None))
+        return JSONResponse(SessionReply(user=None, billing=billing))
     user = await with_allowance(services.db, services.settings, user)
-    return JSONResponse(SessionReply(user=account_json(user, services.settings)))
+    return JSONResponse(SessionReply(user=account_json(user, services.settings), billing=billing))
 
 
 @documented(

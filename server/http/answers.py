@@ -55,6 +55,7 @@ class UserReply(TypedDict):
 
 class SessionReply(TypedDict):
     user: Annotated[AccountJson | None, Field(description="Null when nobody is signed in.")]
+    billing: Annotated[bool, Field(description="Whether credits are on sale here (/api/billing/...).")]
 
 
 class RoomReply(TypedDict):

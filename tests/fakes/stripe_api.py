@@ -89,7 +89,8 @@ class FakeStripe:
 
     async def _pay_page(self, request: Request) -> Response:
         session_id = request.path_params["session_id"]
-        return HTMLResponse(f"<!doctype html><title>Checkout</title><h1>Pay for {session_id}</h1>")
+        page = f'<!doctype html><link rel="icon" href="data:,"><title>Checkout</title><h1>Pay for {session_id}</h1>'
+        return HTMLResponse(page)
 
 
 def event(kind: str, obj: dict[str, Any], *, event_id: str | None = None) -> dict[str, Any]:

@@ -216,9 +216,9 @@ async def test_signup_is_rate_limited_per_address(database_url, tmp_path, db):
 
 
 async def test_session_says_who_is_signed_in_without_a_401(client):
-    assert (await client.get("/api/session")).json() == {"user": None}
+    assert (await client.get("/api/session")).json() == {"user": None, "billing": False}
     user = await signup(client)
-    assert (await client.get("/api/session")).json() == {"user": user}
+    assert (await client.get("/api/session")).json() == {"user": user, "billing": False}
 
 
 async def test_successful_logins_do_not_count_against_the_email(database_url, tmp_path):
