@@ -12,16 +12,20 @@ just outside the tile is the neighbour's real pixels (Dirichlet), so the tile is
 them; h is solved exactly, with sine/cosine transforms built on numpy's real FFT
 (engine._poisson: one inverse transform per axis, about 10 ms at T=512). What h must make up on
 an edge is the mismatch between the real neighbour and the generator's version of it, split in two:
-- the coherent part, the mismatch averaged over the 8 lines of the KEEP band next to the seam
-  (a colour cast, a lighting gradient, a misplaced structure that crosses the seam), plus the
+- the coherent part: the mismatch averaged over the 8 lines of the KEEP band next to the seam
+  (a colour cast, a lighting gradient, a misplaced structure that crosses the seam), less the
   generator's own step between its KEEP band and its tile, low frequencies only, where it stands
-  out from the steps the real neighbour has within itself (3x; a generator that keeps the band
-  but paints the tile in other colours leaves its seam there, and no band mismatch shows it):
-  this is the Dirichlet data, and the harmonic field spreads it as far as it reaches;
-- the line-level rest (texture of that one line that does not continue): it is faded in over
-  the 3 lines next to the seam rather than spread, so that grain, or streaks that run along the
-  seam, are not smeared across the tile as a faint pattern. The seam line itself still meets the
-  neighbour's pixels exactly: the line-level part is added in full at the ghost line.
+  out from the steps the real neighbour has within itself (1.5x, a smooth garrote; a generator
+  that keeps the band but paints the tile in other colours leaves its seam there, and no band
+  mismatch shows it);
+- the line-level rest: the real neighbour's seam line minus the tile's own first line, less the
+  coherent part, weighted by max(0, 1 - 1.5 x natural / its energy), both energies summed over
+  RGB and averaged along the edge over 2 max(4, T/16) + 1 pixels, "natural" being the neighbour's
+  own difference between its first two lines. Texture or a structure that does not continue
+  across the seam stands far above that and is pinned to the neighbour's pixels (the harmonic
+  field lets fine detail go within a few pixels, so it is not smeared across the tile); a tile
+  that does continue its neighbour is left alone (adding the neighbour's grain would be error).
+The sum is the Dirichlet data; the correction is rounded into the tile once.
 Edges without a neighbour are free, with a Neumann condition (the correction's normal derivative
 is zero there: vertex-centred, h[-1] = h[1]). The correction measured at the neighbours therefore
 carries across the tile at its own level instead of being dragged to zero (pinning a free edge to
@@ -108,47 +112,46 @@ def correct_seams(
 # --- the gradient-domain blend ------------------------------------------------------------------
 
 _COHERENT_LINES = 8  # KEEP lines over which the mismatch is averaged into the Dirichlet data
-_FEATHER_LINES = 3  # tile lines over which the line-level rest of the mismatch fades out
 _OWN_STEP_LINES = 4  # band width at which the generator's own step is measured
-_OWN_STEP_SIGNIFICANCE = 3.0  # ... and counted where above this many times the natural steps
+_OWN_STEP_SIGNIFICANCE = 1.5  # ... and counted where above this many times the natural steps
+_DETAIL_SIGNIFICANCE = 1.5  # the tile's fine mismatch counts where above this many times the natural one
 
 
-def _edge_data(generated: np.ndarray, context: np.ndarray, tile_size: int, edge: str) -> tuple[np.ndarray, np.ndarray]:
-    """For one neighboured edge: the (3, T) float32 Dirichlet data of the correction, and the
-    (T, 3) line-level rest of the mismatch to feather in."""
+def _edge_data(generated: np.ndarray, context: np.ndarray, tile_size: int, edge: str) -> np.ndarray:
+    """For one neighboured edge: the (3, T) float32 Dirichlet data of the correction."""
     half = tile_size // 2
     lines = min(_OWN_STEP_LINES, tile_size // 8)
     coherent = min(_COHERENT_LINES, half)
-    depth = max(coherent, 4 * lines)
+    depth = min(max(coherent, 4 * lines, 2), half)
     real = outer_band(context, tile_size, edge, depth)[..., :3].astype(np.float64)
     painted = outer_band(generated, tile_size, edge, depth)[..., :3].astype(np.float64)
-    mismatch = real[:coherent] - painted[:coherent]
-    data = mismatch.mean(axis=0)
-    rest = mismatch[0] - data
+    inside = inner_band(generated[half : half + tile_size, half : half + tile_size, :3], edge, max(2 * lines, 1))
+    coarse = (real[:coherent] - painted[:coherent]).mean(axis=0)
     if lines:
-        inside = inner_band(generated[half : half + tile_size, half : half + tile_size, :3], edge, 2 * lines)
         width = 2 * max(1, tile_size // 4) + 1
         own = box_mean(step_at_seam(painted, inside, lines), width, passes=3)
         natural = box_mean(step_at_seam(real[2 * lines :], real[2 * lines - 1 :: -1], lines), width, passes=3)
         threshold = _OWN_STEP_SIGNIFICANCE * float(np.abs(natural).mean())
         # A smooth gate (a non-negative garrote): steps near the threshold count little, large ones fully.
         own *= np.maximum(0.0, 1.0 - (threshold / np.maximum(np.abs(own), 1e-9)) ** 2)
-        data = data - own
-    return data.T.astype(np.float32), rest
+        coarse = coarse - own
+    # The line-level rest: the tile's own first line against the neighbour's, beyond what the
+    # coherent part explains, so that structure and texture meet the neighbour's pixels at the
+    # seam; counted (a garrote on local energy) where it stands out from the neighbour's own
+    # line-to-line difference, which a true continuation has as well.
+    fine = real[0] - inside[0] - coarse
+    natural_fine = real[0] - real[1] if depth > 1 else np.zeros_like(fine)
+    reach = 2 * max(4, tile_size // 16) + 1
+    energy = box_mean(np.square(fine).sum(axis=1), reach)
+    natural_energy = box_mean(np.square(natural_fine).sum(axis=1), reach)
+    gain = np.clip(1.0 - _DETAIL_SIGNIFICANCE * natural_energy / np.maximum(energy, 1e-9), 0.0, 1.0)
+    return (coarse + fine * gain[:, None]).T.astype(np.float32)
 
 
 def _blend(tile: np.ndarray, generated: np.ndarray, context: np.ndarray, tile_size: int, edges: list[str]) -> None:
     """Replace `tile`'s RGB by the generated tile plus the correction, rounded once."""
-    data, rests = {}, {}
-    for edge in edges:
-        data[edge], rests[edge] = _edge_data(generated, context, tile_size, edge)
+    data = {edge: _edge_data(generated, context, tile_size, edge) for edge in edges}
     field = harmonic_correction(data, tile_size)  # (3, T, T)
-    planar = field.transpose(1, 2, 0)  # a (T, T, 3) view
-    depth = min(_FEATHER_LINES, tile_size // 2)
-    for edge, rest in rests.items():
-        band = inner_band(planar, edge, depth)
-        for line in range(depth):
-            band[line] += (rest * ((depth - line) / (depth + 1))).astype(np.float32)
     planar_rgb = np.moveaxis(tile[..., :3], 2, 0)
     field += planar_rgb
     np.rint(field, out=field)

@@ -319,3 +319,23 @@ def test_context_drift_does_not_count_misalignment_and_grain(make_world, cut_wor
     context = build_context(cut_world_tiles(world, T, ALL_AROUND), TARGET, T)
     shifted = world[H + 2 : H + 2 + 2 * T, H + 2 : H + 2 + 2 * T]
     assert context_drift(shifted, context, T) < 4.0  # the blobs move a little at low frequency too
+
+
+def test_texture_that_does_not_continue_meets_the_neighbours_at_the_seam(make_world, cut_world_tiles):
+    """The generator keeps the KEEP band but paints the tile's fine detail from another picture:
+    the blend pins the seam lines to the neighbours (the offset method, seeing no band mismatch,
+    cannot), and a tile that does continue its neighbours is left almost as it is."""
+    world, other = make_world(T), make_world(T, seed=5)
+    context = build_context(cut_world_tiles(world, T, ALL_AROUND), TARGET, T)
+    truth = world[T : 2 * T, T : 2 * T]
+    generated = world[H : H + 2 * T, H : H + 2 * T].copy()
+    foreign = other[T : 2 * T, T : 2 * T, :3].astype(np.int16)
+    fine = foreign - np.roll(foreign, 1, axis=0) // 2 - np.roll(foreign, -1, axis=0) // 2  # its fine detail only
+    generated[H : H + T, H : H + T, :3] = np.clip(truth[..., :3].astype(np.int16) + 4 * fine, 0, 255)
+    poisson = correct_seams(generated, context, T).tile
+    offset = correct_seams(generated, context, T, method="offset").tile
+    near = _visible_step(poisson, truth, bands=(1,)), _visible_step(offset, truth, bands=(1,))
+    assert near[0] <= 0.6 * near[1], near
+    faithful = world[H : H + 2 * T, H : H + 2 * T]
+    kept = correct_seams(faithful, context, T).tile
+    assert np.abs(_rgb(kept) - _rgb(truth)).mean() < 0.2
