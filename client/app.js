@@ -1,5 +1,6 @@
 // Entry point: routes each page to its view and redraws when someone signs in or out.
 import { api, ApiError } from "./api.js";
+import { startBilling } from "./billing.js";
 import { bindAuthForms, hideWelcome, showWelcome } from "./auth.js";
 import { $, h, toast } from "./dom.js";
 import { joinView } from "./join.js";
@@ -85,6 +86,7 @@ async function main() {
     [/^\/join\/([^/]+)\/?$/, joinView],
     [/^\/share\/([^/]+)\/?$/, shareView],
   ], draw);
+  startBilling();
 }
 
 main();

@@ -9,11 +9,36 @@ import { refusalMessage } from "./words.js";
 const ACCOUNT_CODES = new Set(["email_taken", "invalid_credentials"]);
 const accountMessage = (error) => (ACCOUNT_CODES.has(error.code) ? error.message : refusalMessage(error));
 
+// The server's own rules (and words), checked first: a request we know it refuses is not sent.
+const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+const RULES = {
+  email: (value) => (EMAIL.test(value.trim()) ? null : "must be an email address"),
+  display_name: (value) => (value.trim() ? null : "must not be empty"),
+  password: (value, signup) => {
+    if (!value) return "must not be empty";
+    return signup && value.length < 10 ? "must be at least 10 characters" : null;
+  },
+};
+
+/** The first field the server would refuse, as an error it would send; null if none. */
+function check(body, signup) {
+  for (const [field, value] of Object.entries(body)) {
+    const message = RULES[field]?.(value, signup);
+    if (message) return { field, message: `${field}: ${message}` };
+  }
+  return null;
+}
+
 function bindForm(form, path, fields) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearErrors(form);
     const body = Object.fromEntries(fields.map((name) => [name, form.elements[name].value]));
+    const invalid = check(body, path.endsWith("/signup"));
+    if (invalid) {
+      showFieldError(form, invalid);
+      return;
+    }
     const button = form.querySelector("button[type=submit]");
     button.disabled = true;
     try {

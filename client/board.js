@@ -142,28 +142,42 @@ export class Board {
   bindGestures() {
     const pointers = new Map();
     let pinch = null;
+    // Two fingers: how far apart, and the point between them (in the viewport's coordinates).
+    const fingers = () => {
+      const [a, b] = [...pointers.values()];
+      const rect = this.viewport.getBoundingClientRect();
+      return {
+        distance: Math.max(1, Math.hypot(a[0] - b[0], a[1] - b[1])),
+        centre: [(a[0] + b[0]) / 2 - rect.left, (a[1] + b[1]) / 2 - rect.top],
+      };
+    };
     this.viewport.addEventListener("pointerdown", (event) => {
       this.viewport.setPointerCapture(event.pointerId);
       pointers.set(event.pointerId, [event.clientX, event.clientY]);
       this.viewport.classList.add("dragging");
+      if (pointers.size === 2) pinch = fingers();
     });
     this.viewport.addEventListener("pointermove", (event) => {
       const last = pointers.get(event.pointerId);
       if (!last) return;
       pointers.set(event.pointerId, [event.clientX, event.clientY]);
-      if (pointers.size === 2) {
-        const [a, b] = [...pointers.values()];
-        const distance = Math.hypot(a[0] - b[0], a[1] - b[1]);
-        if (pinch) this.zoomBy(distance / pinch);
-        pinch = distance;
-      } else {
+      if (pointers.size === 2 && pinch) {
+        // The canvas zooms around the point between the fingers and follows it as they move.
+        const now = fingers();
+        this.panBy(now.centre[0] - pinch.centre[0], now.centre[1] - pinch.centre[1]);
+        this.zoomBy(now.distance / pinch.distance, now.centre[0], now.centre[1]);
+        pinch = now;
+      } else if (!pinch) {
         this.panBy(event.clientX - last[0], event.clientY - last[1]);
       }
     });
     const release = (event) => {
       pointers.delete(event.pointerId);
-      pinch = null;
-      if (!pointers.size) this.viewport.classList.remove("dragging");
+      // The finger left on the glass after a pinch does not pan until it is lifted too.
+      if (!pointers.size) {
+        pinch = null;
+        this.viewport.classList.remove("dragging");
+      }
     };
     this.viewport.addEventListener("pointerup", release);
     this.viewport.addEventListener("pointercancel", release);

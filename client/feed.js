@@ -10,7 +10,7 @@ const SILENCE_LIMIT_MS = 45000;
  * Delivers a room's events to `handlers` exactly once and in seq order, whatever the socket does.
  *
  * handlers: snapshot(room), event(event), presence(frame), progress(frame), error(frame),
- * status("connecting" | "live" | "reconnecting").
+ * account(frame), status("connecting" | "live" | "reconnecting").
  * Every frame goes through one promise chain, so a gap fetch finishes before anything newer applies.
  */
 export class RoomFeed {
@@ -74,6 +74,9 @@ export class RoomFeed {
         break;
       case "error":
         this.handlers.error(frame);
+        break;
+      case "account":
+        this.handlers.account?.(frame);
         break;
       default:
         break;

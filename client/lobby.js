@@ -1,16 +1,18 @@
 // The lobby: my rooms (status, whose turn, unread activity), open rooms to watch (paged), a new
 // room, the daily allowance and the credit history.
 import { api, ApiError } from "./api.js";
-import { ago, h } from "./dom.js";
+import { ago, announce, h } from "./dom.js";
 import { clearErrors, showFieldError } from "./forms.js";
 import { navigate } from "./router.js";
-import { lastSeen, leaveNote } from "./session.js";
+import { lastSeen, leaveNote, onUserChange, refreshUser } from "./session.js";
 import { LEDGER_KINDS, refusalMessage, STATUS_LABELS } from "./words.js";
 
 const REFRESH_MS = 8000;
 
 export function lobbyView(root, user) {
-  const mine = h("ul.room-list", { id: "my-rooms", "aria-live": "polite" });
+  // Not a live region: redrawn every few seconds, it would be read out again and again. A room
+  // that becomes the viewer's turn is announced once instead.
+  const mine = h("ul.room-list", { id: "my-rooms" });
   const watchable = h("ul.room-list", { id: "open-rooms" });
   const moreRooms = h("button.quiet.more", { type: "button", id: "more-open-rooms", hidden: true }, "More rooms to watch");
   const form = createForm();
@@ -45,20 +47,28 @@ export function lobbyView(root, user) {
     fill(watchable, rooms, user, "Nobody is playing an open room right now.");
     moreRooms.hidden = !cursor;
   };
+  let myTurns = null; // ids of my rooms where it is my turn, as last shown
   async function refresh() {
     clearTimeout(timer);
     try {
       const { rooms, next_cursor: next } = await api("GET", "/api/rooms");
       if (stopped) return;
-      fill(mine, rooms.filter((r) => r.member), user, "No rooms yet. Create one, or open an invite link from a friend.");
+      const members = rooms.filter((r) => r.member);
+      fill(mine, members, user, "No rooms yet. Create one, or open an invite link from a friend.");
+      const turns = new Set(members.filter((r) => r.status === "playing" && r.turn?.player_id === user.id).map((r) => r.id));
+      if (myTurns) members.filter((r) => turns.has(r.id) && !myTurns.has(r.id)).forEach((r) => announce(`It is your turn in “${r.name}”.`));
+      myTurns = turns;
       firstPage = rooms.filter((r) => !r.member);
       if (!paged) cursor = next ?? null;
       showWatchable();
+      mine.dataset.polls = String(Number(mine.dataset.polls ?? 0) + 1); // how many answers were shown
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
     }
-    if (!stopped) timer = setTimeout(refresh, REFRESH_MS);
+    if (!stopped) timer = setTimeout(poll, REFRESH_MS);
   }
+  // No socket here: the balance (a grant, the daily allowance, a purchase) is asked with the rooms.
+  const poll = () => { refresh(); refreshUser(); };
   moreRooms.addEventListener("click", async () => {
     moreRooms.disabled = true;
     try {
@@ -79,22 +89,34 @@ export function lobbyView(root, user) {
       moreRooms.disabled = false;
     }
   });
-  const onVisible = () => document.visibilityState === "visible" && refresh();
+  const onVisible = () => document.visibilityState === "visible" && poll();
   document.addEventListener("visibilitychange", onVisible);
   refresh();
   credits.load();
+  let balance = user.credits;
+  const unlisten = onUserChange((now) => {
+    if (!now || now.id !== user.id || now.credits === balance) return;
+    balance = now.credits;
+    credits.reload(); // the entry that changed it is news
+  });
   return () => {
     stopped = true;
     credits.stopped = true;
     clearTimeout(timer);
+    unlisten();
     document.removeEventListener("visibilitychange", onVisible);
   };
 }
 
 function fill(list, rooms, user, emptyText) {
+  const items = rooms.length ? rooms.map((room) => roomItem(room, user)) : [h("li.empty", {}, emptyText)];
+  // Nothing changed: nothing is redrawn (a redraw loses the focus and the reader's place).
+  const drawn = items.map((item) => item.outerHTML).join("");
+  if (list.dataset.drawn === drawn) return;
+  list.dataset.drawn = drawn;
   // Redrawing drops the focus; put it back on the same room if it was on one.
   const focused = list.contains(document.activeElement) ? document.activeElement.dataset.roomId : null;
-  list.replaceChildren(...(rooms.length ? rooms.map((room) => roomItem(room, user)) : [h("li.empty", {}, emptyText)]));
+  list.replaceChildren(...items);
   if (focused) list.querySelector(`a[data-room-id="${focused}"]`)?.focus();
 }
 
@@ -103,7 +125,8 @@ class CreditHistory {
   constructor(user) {
     this.user = user;
     this.cursor = null;
-    this.list = h("ol.ledger", { id: "ledger" });
+    // It scrolls: focusable, so that the keyboard can scroll it too.
+    this.list = h("ol.ledger", { id: "ledger", tabindex: "0", "aria-labelledby": "ledger-title" });
     this.more = h("button.quiet.more", { type: "button", id: "more-ledger", hidden: true, onclick: () => this.load(true) }, "More");
     this.status = h("p.hint", { role: "status" }, "Loading…");
     this.el = h("section.card.credit-history", { "aria-labelledby": "ledger-title" },
@@ -112,13 +135,22 @@ class CreditHistory {
       this.list, this.status, this.more);
   }
 
-  async load(more = false) {
+  /** Loads the first page again, in place of what is shown. */
+  async reload() {
+    if (this.loading) return;
+    this.cursor = null;
+    await this.load(false, true);
+  }
+
+  async load(more = false, replace = false) {
+    this.loading = true;
     this.more.disabled = true;
     try {
       const query = more && this.cursor ? `?cursor=${encodeURIComponent(this.cursor)}` : "";
       const { entries, next_cursor: next } = await api("GET", `/api/me/ledger${query}`);
       if (this.stopped) return;
       const shown = this.list.children.length;
+      if (replace) this.list.replaceChildren();
       this.list.append(...entries.map((entry) => ledgerItem(entry)));
       this.cursor = next ?? null;
       this.more.hidden = !this.cursor;
@@ -129,6 +161,7 @@ class CreditHistory {
       if (!this.stopped) this.status.textContent = `The credit history could not be loaded: ${refusalMessage(error)}`;
     } finally {
       this.more.disabled = false;
+      this.loading = false;
     }
   }
 }

@@ -14,11 +14,19 @@ export class Players {
       this.title, this.list, this.former, this.spectators);
     this.online = new Set();
     this.spectatorCount = 0;
+    this.connected = false;
   }
 
   setPresence({ players_online: online, spectators }) {
     this.online = new Set(online);
     this.spectatorCount = spectators;
+  }
+
+  /** While this page's own connection is down, nobody is shown online: it would be a guess. */
+  setConnected(connected) {
+    this.connected = connected;
+    this.wasConnected ||= connected;
+    if (!connected) this.online = new Set();
   }
 
   update(room, me) {
@@ -27,7 +35,7 @@ export class Players {
     // Redrawing drops the focus; put it back on the same player's button if it was on one.
     const focused = this.list.contains(document.activeElement) ? document.activeElement.dataset.focusKey : null;
     this.list.replaceChildren(...room.members.map((member) => {
-      const here = this.online.has(member.user_id);
+      const here = this.connected && this.online.has(member.user_id);
       const host = member.user_id === room.host_id;
       const badges = [];
       if (host) badges.push(h("span.badge.host", { title: "Host" }, h("span", { "aria-hidden": "true" }, "★ "), "host"));
@@ -58,6 +66,9 @@ export class Players {
     this.former.hidden = !gone.length;
     this.former.textContent = gone.length ? `No longer playing: ${gone.map((m) => m.display_name).join(", ")}` : "";
     const n = this.spectatorCount;
-    this.spectators.textContent = `${n} ${n === 1 ? "spectator" : "spectators"} watching`;
+    // Before the first connection (or with none, a finished room read once) it says nothing.
+    this.spectators.hidden = !this.connected && !this.wasConnected;
+    this.spectators.textContent = this.connected
+      ? `${n} ${n === 1 ? "spectator" : "spectators"} watching` : "Offline: who is here is not known";
   }
 }

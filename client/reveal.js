@@ -24,7 +24,8 @@ export class Reveal {
       this.show(Number(this.scrubber.value), false);
     });
     const shareUrl = `${location.origin}/share/${room.id}`;
-    this.story = h("ol.story", {}, this.tiles.map((tile, i) => h("li", { dataset: { index: i } },
+    // It scrolls when the story is long: focusable, so that the keyboard can scroll it too.
+    this.story = h("ol.story", this.tiles.length ? { tabindex: "0", "aria-labelledby": "story-title" } : {}, this.tiles.map((tile, i) => h("li", { dataset: { index: i } },
       h("span.avatar.small", { style: { background: playerColour(tile.author_id) }, "aria-hidden": "true" }),
       h("span", {}, h("strong", {}, memberName(room, tile.author_id)), " ", h("q", {}, tile.prompt)))));
     this.el = h("section.reveal", { "aria-labelledby": "reveal-title" },
@@ -42,7 +43,7 @@ export class Reveal {
         } }, "Copy share link")),
       this.tiles.length ? h("div.timelapse", {}, h("label", { for: "timelapse-scrubber" }, "Timelapse"),
         this.scrubber, this.caption) : null,
-      this.tiles.length ? h("h3", {}, "The story, tile by tile") : null,
+      this.tiles.length ? h("h3", { id: "story-title" }, "The story, tile by tile") : null,
       this.story);
   }
 

@@ -3,19 +3,22 @@
 import { api, ApiError, submitStep } from "./api.js";
 import { Board } from "./board.js";
 import { ConfirmDialog } from "./confirm.js";
-import { h, toast } from "./dom.js";
+import { announce, h, toast } from "./dom.js";
 import { RoomFeed } from "./feed.js";
 import { Players } from "./players.js";
 import { Reveal } from "./reveal.js";
 import { RoomHeader } from "./roomheader.js";
 import { applyEvent, isMember, isMyTurn, memberName, showsCanvas, targetCell } from "./roomstate.js";
-import { currentUser, markSeen, refreshUser, takeNote } from "./session.js";
+import { currentUser, markSeen, refreshUser, setCredits, takeNote } from "./session.js";
 import { TurnCard } from "./turn.js";
 import {
   abortMessage, finishMessage, hostChangedMessage, memberLeftMessage, OUTAGE, refusalMessage, skipMessage, STARTED,
+  turnSentence,
 } from "./words.js";
 
 const NEWS_KEPT = 8;
+// One column (the sidebar under the canvas): the turn card docks at the bottom of the screen.
+const NARROW = "(max-width: 959px)";
 
 export class RoomPage {
   constructor(room) {
@@ -34,16 +37,18 @@ export class RoomPage {
     this.turn = new TurnCard({
       onSubmit: (prompt, direction) => this.submit(prompt, direction),
       onDirection: (direction) => this.preview(direction),
+      announce,
     });
     this.players = new Players({ onRemove: (member, button) => this.confirmRemove(member, button) });
     this.sideSlot = h("div.side-slot");
     // What happened to the room, in words, newest first; read out as it grows.
-    this.news = h("ol.news", { id: "room-news", role: "log", "aria-live": "polite", "aria-relevant": "additions" });
+    this.news = h("ol.news");
     this.newsCard = h("section.news-card", { "aria-labelledby": "news-title", hidden: true },
-      h("h2", { id: "news-title" }, "What happened"), this.news);
+      h("h2", { id: "news-title" }, "What happened"),
+      h("div", { id: "room-news", role: "log", "aria-live": "polite", "aria-relevant": "additions" }, this.news));
     this.el = h("div.room-page", {}, this.header.el,
       h("div.room-grid", {},
-        h("section.stage", { "aria-label": "Canvas" }, this.board.el),
+        this.stage = h("section.stage", { "aria-label": "Canvas" }, this.board.el),
         h("aside.sidebar", {}, this.turn.el, this.sideSlot, this.players.el, this.newsCard)));
     this.feed = new RoomFeed(room.id, room.seq, {
       snapshot: (snapshot) => this.replace(snapshot),
@@ -51,8 +56,19 @@ export class RoomPage {
       presence: (frame) => { this.players.setPresence(frame); this.players.update(this.room, currentUser()); },
       progress: (frame) => this.onProgress(frame),
       error: (frame) => toast(frame.message || refusalMessage(frame), "bad"),
+      account: (frame) => setCredits(frame.credits),
       status: (state) => this.onStatus(state),
     });
+    this.narrow = window.matchMedia(NARROW);
+    this.onNarrow = () => this.render();
+    this.narrow.addEventListener("change", this.onNarrow);
+    // The docked card's height: the page keeps that much room under its content, to scroll it clear.
+    this.dockObserver = new ResizeObserver(() => {
+      const height = this.turn.el.classList.contains("docked") ? this.turn.el.offsetHeight : 0;
+      this.el.style.setProperty("--dock-h", `${height}px`);
+      document.documentElement.style.scrollPaddingBottom = height ? `${height + 16}px` : "";
+    });
+    this.dockObserver.observe(this.turn.el);
     const warning = takeNote(room.id);
     if (warning) this.header.showWarning(warning);
     this.replace(room);
@@ -65,6 +81,9 @@ export class RoomPage {
 
   destroy() {
     this.feed.stop();
+    this.narrow.removeEventListener("change", this.onNarrow);
+    this.dockObserver.disconnect();
+    document.documentElement.style.scrollPaddingBottom = "";
     this.confirm.destroy();
     this.turn.destroy();
     this.reveal?.destroy();
@@ -88,8 +107,16 @@ export class RoomPage {
   }
 
   onStatus(state) {
+    const wasLive = this.live;
     this.live = state === "live";
     this.header.setConnection(state);
+    // Without a connection nobody is known to be here: no green dot that may be a lie.
+    this.players.setConnected(this.live);
+    if (this.live && this.everLive && !wasLive) {
+      this.turn.clearErrors(); // "the server cannot be reached" and the like are about the past
+      refreshUser(); // a balance pushed while the socket was down was missed
+    }
+    if (this.live) this.everLive = true;
     this.render();
   }
 
@@ -125,33 +152,54 @@ export class RoomPage {
         this.announce(STARTED, "good");
         break;
       case "turn.changed":
-      case "turn.skipped":
-        if (kind === "turn.skipped") this.turn.say(skipMessage(data, name, meId, this.removed.has(data.skipped_player_id)));
+      case "turn.skipped": {
+        const whose = turnSentence(this.room, me);
+        if (kind === "turn.skipped") {
+          const removed = this.removed.has(data.skipped_player_id);
+          const said = skipMessage(data, name, meId, removed);
+          this.turn.say(said);
+          // Some reasons name who is up; the others are followed by whose turn it is.
+          announce(!removed && ["deadline", "no_credits"].includes(data.reason) && whose ? `${said} ${whose}` : said);
+        } else if (whose) {
+          announce(whose);
+        }
         if (isMyTurn(this.room, me)) {
-          toast("It is your turn!", "good");
+          // On a phone the turn docks on screen and says so itself.
+          if (!this.narrow.matches) toast("It is your turn!", "good", { quiet: true });
           this.feed.resync(); // which directions are free now is the server's call
+          this.turnBegins = true;
         }
         break;
+      }
       case "turn.extended":
         this.turn.say(OUTAGE, "good");
+        announce(OUTAGE);
         break;
       case "step.started":
         this.seenSteps.add(data.step_id);
         if (this.pending === data.step_id) this.pending = null;
         this.turn.say("");
+        announce(mine ? "Your tile is being painted." : `${name(data.player_id)} is painting a tile.`);
         if (mine) refreshUser();
         break;
-      case "step.committed":
+      case "step.committed": {
         if (data.tile && showsCanvas(this.room) && !this.reveal) this.board.addTile(data.tile, true);
-        this.turn.say(mine ? "Your tile landed on the canvas." : `${name(data.player_id)} painted a tile.`, "good");
+        if (mine) this.turn.clearPrompt(); // spent; until now it stayed for a retry
+        const landed = mine ? "Your tile landed on the canvas." : `${name(data.player_id)} painted a tile.`;
+        this.turn.say(landed, "good");
+        announce(landed);
         break;
-      case "step.aborted":
-        this.turn.say(abortMessage(data, mine, name(data.player_id)), "bad");
+      }
+      case "step.aborted": {
+        const why = abortMessage(data, mine, name(data.player_id));
+        this.turn.say(why, "bad");
+        announce(why);
         if (mine) {
-          toast("Your tile was not painted. See why under the turn.", "bad");
+          if (!this.narrow.matches) toast("Your tile was not painted. See why under the turn.", "bad", { quiet: true });
           refreshUser();
         }
         break;
+      }
       case "room.finished":
         this.announce(finishMessage(data.reason), "good");
         this.feed.resync(); // folded rooms reveal their tiles now
@@ -230,12 +278,33 @@ export class RoomPage {
     const room = this.room;
     if (isMember(room, me) || room.status === "finished") markSeen(room);
     this.header.update(room, me);
+    this.dock(room, me);
     this.turn.update(room, me, { live: this.live, pending: Boolean(this.pending) });
     this.players.update(room, me);
     this.renderStage();
     this.renderSide();
     const alert = isMyTurn(room, me) && !room.step ? "Your turn! · " : "";
     document.title = `${alert}${room.name} · EXQUISITE`;
+  }
+
+  /**
+   * On one column (a phone), the viewer's own turn docks at the bottom of the screen, prompt,
+   * directions and "Paint it" in view, with the canvas above it; it stays there while the tile paints.
+   */
+  dock(room, me) {
+    const mine = room.status === "playing" && me && (room.step ? room.step.player_id === me.id : isMyTurn(room, me));
+    const docked = Boolean(mine && this.narrow.matches);
+    const was = this.turn.el.classList.contains("docked");
+    this.turn.el.classList.toggle("docked", docked);
+    this.el.classList.toggle("docked", docked);
+    const begins = docked && (!was || this.turnBegins);
+    this.turnBegins = false;
+    // The turn begins: the canvas fills the screen above the card (scrolled, not jumped, if it can be).
+    if (begins && !room.step) {
+      requestAnimationFrame(() => {
+        if (this.el.isConnected && this.turn.el.classList.contains("docked")) this.stage.scrollIntoView({ block: "start" });
+      });
+    }
   }
 
   renderSide() {
@@ -277,6 +346,10 @@ export class RoomPage {
     if (room.tile_count === 0) {
       return h("div.folded", {}, h("p.folded-big", {}, "✦"),
         h("p", {}, "You paint the very first tile. Nobody has drawn anything yet: start the story."));
+    }
+    // Only a free way has an edge to show; asking for another would only be refused.
+    if (!room.free_directions?.includes(this.direction)) {
+      return h("div.folded", {}, h("p.folded-big", {}, "Your turn"), h("p", {}, "Finding the edge you continue…"));
     }
     const url = `/api/rooms/${room.id}/context.png?direction=${this.direction}&turn=${room.turn.number}&tiles=${room.tile_count}`;
     if (this.edge?.dataset.url !== url) {

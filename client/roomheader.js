@@ -34,8 +34,10 @@ export class RoomHeader {
       onclick: () => this.rematch() }, "↻ Play again");
     this.leaveButton = h("button.quiet", { type: "button", id: "leave-room", hidden: true,
       onclick: () => this.confirmLeave() }, "Leave room");
+    // Once the game runs, the invite link folds away into the toolbar: the turn needs the room.
+    this.inviteMore = h("details.invite-more", { hidden: true }, h("summary", {}, "Invite friends"));
     this.actions = h("div.host-actions.room-actions", {},
-      this.startButton, this.skipButton, this.finishButton, this.rematchButton, this.leaveButton);
+      this.startButton, this.skipButton, this.finishButton, this.rematchButton, this.leaveButton, this.inviteMore);
     this.rematchLink = h("a.button.primary", { id: "rematch-link", "data-link": true }, "Rematch ready: join them");
     this.rematchSlot = h("div.rematch", { role: "status" });
     this.warning = h("div.room-warning", { role: "status", hidden: true });
@@ -70,9 +72,16 @@ export class RoomHeader {
     this.leaveButton.hidden = !(member && room.status !== "finished");
     this.watching.hidden = member || !me || room.status === "finished" || !this.gone.hidden;
     const inviting = member && room.invite_code && room.status !== "finished";
-    if (inviting && !this.inviteSlot.firstChild) this.inviteSlot.append(inviteBox(room));
-    if (!inviting) this.inviteSlot.replaceChildren();
-    this.inviteSlot.classList.toggle("prominent", room.status === "lobby");
+    if (inviting && !this.invite) this.invite = inviteBox(room);
+    if (!inviting) this.invite = null;
+    const prominent = inviting && room.status === "lobby";
+    // One box, moved: in the lobby it is the first thing to do; during play, one click away.
+    if (prominent && this.invite.parentNode !== this.inviteSlot) this.inviteSlot.replaceChildren(this.invite);
+    if (!prominent) this.inviteSlot.replaceChildren();
+    if (inviting && !prominent && this.invite.parentNode !== this.inviteMore) this.inviteMore.append(this.invite);
+    if (!inviting) this.inviteMore.querySelector(".invite")?.remove();
+    this.inviteMore.hidden = !inviting || prominent;
+    this.inviteSlot.classList.toggle("prominent", prominent);
     if (room.status !== "lobby") this.warning.hidden = true; // it was about the room's settings
     if (room.rematch_id) {
       this.rematchLink.href = `/rooms/${room.rematch_id}`;
@@ -164,7 +173,7 @@ export class RoomHeader {
     button.disabled = true;
     try {
       const { room } = await api("POST", `/api/rooms/${this.room.id}/${action}`);
-      if (done) toast(done, "good");
+      if (done) toast(done, "good", { quiet: true }); // the event it causes is read out in the news
       await this.onRoom(room);
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;

@@ -47,13 +47,16 @@ export function applyEvent(room, { seq, kind, data }) {
       room.step = null;
       room.progress = null;
       room.tile_count += 1;
+      // The same transaction passed the turn on: until turn.changed says to whom, it is nobody's
+      // (so the page asks nothing of a turn that is over, e.g. a folded room's edge).
+      if (room.turn) room.turn = { ...room.turn, over: true, nonce: undefined };
       if (data.tile && !room.tiles.some((t) => t.step_id === data.tile.step_id)) {
         room.tiles.push(data.tile);
         room.frontier = [data.tile.x, data.tile.y];
-        // Where the next step may go is recomputed by the server; until a fresh snapshot says
-        // otherwise, offer nothing rather than a direction that might be refused.
-        room.free_directions = null;
       }
+      // Where the next step may go is recomputed by the server (a folded room's other players do
+      // not even get the tile); until a fresh snapshot says, offer nothing that might be refused.
+      room.free_directions = null;
       break;
     case "step.aborted":
       room.step = null;
@@ -87,7 +90,7 @@ export const isMember = (room, user) => Boolean(user) && room.members.some((m) =
 export const isHost = (room, user) => Boolean(user) && room.host_id === user.id;
 
 export const isMyTurn = (room, user) =>
-  Boolean(user) && room.status === "playing" && room.turn?.player_id === user.id;
+  Boolean(user) && room.status === "playing" && room.turn?.player_id === user.id && !room.turn.over;
 
 /** Whether this viewer may see the pixels now (folded rooms hide them until the reveal). */
 export const showsCanvas = (room) => room.mode === "open" || room.status === "finished";

@@ -17,6 +17,12 @@ export function setUser(user) {
   listeners.forEach((listener) => listener(user));
 }
 
+/** The balance the server pushed (an `account` frame): the same user, new credits. */
+export function setCredits(credits) {
+  if (!current || !Number.isInteger(credits) || current.credits === credits) return;
+  setUser({ ...current, credits });
+}
+
 export function onUserChange(listener) {
   listeners.add(listener);
   return () => listeners.delete(listener);

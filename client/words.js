@@ -91,6 +91,15 @@ function whoIsUp(turn, name, meId) {
   return turn.player_id === meId ? "it is your turn" : `${name(turn.player_id)} is up`;
 }
 
+/** Whose turn it is now, for the announcement of a new turn; "" when nobody's. */
+export function turnSentence(room, me) {
+  const playerId = room.status === "playing" ? room.turn?.player_id : null;
+  if (!playerId) return "";
+  if (playerId === me?.id) return "It is your turn!";
+  const name = room.members.find((m) => m.user_id === playerId)?.display_name ?? "Someone";
+  return `It is ${name}'s turn.`;
+}
+
 /** Why a turn was skipped and who is up; `removed` says the skipped player was removed by the host. */
 export function skipMessage({ reason, skipped_player_id: skipped, turn }, name, meId, removed = false) {
   const you = skipped === meId;
@@ -120,7 +129,8 @@ export const LEDGER_KINDS = {
   admin_grant: "Credits from an operator",
   admin_revoke: "Credits removed by an operator",
   purchase: "Credits bought",
-  purchase_refund: "Purchase refunded",
+  purchase_clawback: "Taken back: a purchase was refunded or disputed",
+  dispute_return: "Given back: a disputed purchase was upheld",
 };
 
 export const STATUS_LABELS = { lobby: "In the lobby", playing: "Playing", finished: "Finished" };

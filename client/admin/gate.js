@@ -1,15 +1,10 @@
 // Who may see this page: operators only; everyone else gets a clear message and the way back.
-import { api, ApiError } from "../api.js";
+import { api } from "../api.js";
 import { $ } from "../dom.js";
 
-/** The signed-in user, or null when nobody is signed in. */
+/** The signed-in user, or null when nobody is signed in (asked without provoking a 401). */
 export async function whoAmI() {
-  try {
-    return await api("GET", "/api/me");
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 401) return null;
-    throw error;
-  }
+  return (await api("GET", "/api/session")).user;
 }
 
 /** Shows the "Operators only" card, worded for `user` (null when signed out), instead of the dashboard. */

@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from server.http.pages import not_found_page
 from server.play.publisher import frame
 from storage import (
     AppError,
@@ -99,6 +100,8 @@ async def _app_error(request: Request, exc: Exception) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     if not isinstance(exc, HTTPException):
         raise RuntimeError("the HTTPException handler was given another exception") from exc
+    if exc.status_code == 404 and (page := not_found_page(request)) is not None:
+        return page  # a browser's address bar: a page with the way back, not raw JSON
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     message = _HTTP_MESSAGES.get(exc.status_code, str(exc.detail))
     return JSONResponse(error_body(code, message), exc.status_code, headers=exc.headers)

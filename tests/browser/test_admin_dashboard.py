@@ -13,7 +13,7 @@ import httpx
 import pytest
 from playwright.async_api import expect
 
-from tests.browser.ui import PASSWORD, Person, person
+from tests.browser.ui import PASSWORD, Person, axe_clean, person, refused
 from tests.servers import Served, clean_env
 
 
@@ -117,6 +117,7 @@ async def test_an_operator_aborts_a_step_and_grants_credits_live(browser, slow_s
             await expect(page.locator("#steps-count")).to_have_text("1")
             await expect(step_row.locator(".lease")).to_have_text(re.compile(r"^0:[0-5]\d$"))
             await boss.shot("step-in-flight")
+            await axe_clean(boss, "the dashboard with a step in flight")
 
             # A refusal: the server's own words in the dialog, which stays open.
             await page.fill("#user-id", str(player["id"]))
@@ -124,6 +125,7 @@ async def test_an_operator_aborts_a_step_and_grants_credits_live(browser, slow_s
             await page.click("#revoke-credits")
             await _give_reason(page, "testing a refusal")
             await expect(page.locator("#action-dialog .form-error")).to_have_text("Not enough credits for this.")
+            await axe_clean(boss, "the action dialog with a refusal")
             await page.keyboard.press("Escape")
             await expect(page.locator("#action-dialog")).to_be_hidden()
             await expect(page.locator("#revoke-credits")).to_be_focused()
@@ -189,15 +191,21 @@ async def test_an_operator_aborts_a_step_and_grants_credits_live(browser, slow_s
             await expect(pat.page.locator("#gate-message")).to_contain_text("signed out")
             await expect(pat.page.locator("#gate-link")).to_have_attribute("href", "/")
             await pat.shot("operators-only")
+            await axe_clean(pat, "the operators-only page")
 
             # The dashboard itself on a 375 px phone.
             await page.set_viewport_size({"width": 375, "height": 900})
             width = await page.evaluate("document.documentElement.scrollWidth")
             assert width <= 375, width
             await page.screenshot(path=shots / "boss-dashboard-375-full.png", full_page=True, animations="disabled")
+            await axe_clean(boss, "the dashboard on a phone")
 
             assert screenshot.exists()
-            boss.assert_clean()
+            # The two refusals provoked above; nothing else was refused.
+            boss.assert_clean(
+                refused(402, f"/api/admin/users/{player['id']}/credits"),
+                refused(409, f"/api/admin/users/{boss_user['id']}/disable"),
+            )
             pat.assert_clean()
         finally:
             for someone in (boss, pat):
@@ -255,7 +263,7 @@ async def test_stuck_steps_stand_out_and_the_feed_reconnects(browser, served, sh
         socket.send(json.dumps(_overview()))
 
     me = {"id": 1, "email": "boss@example.com", "display_name": "Boss", "credits": 0, "is_admin": True}
-    await page.route("**/api/me", lambda route: route.fulfill(json=me))
+    await page.route("**/api/session", lambda route: route.fulfill(json={"user": me, "billing": False}))
     await page.route("**/api/admin/rooms*", lambda route: route.fulfill(json={"rooms": []}))
     await page.route_web_socket("**/ws/admin", play_server)
     try:
@@ -277,6 +285,7 @@ async def test_stuck_steps_stand_out_and_the_feed_reconnects(browser, served, sh
             await expect(page.locator("#seams li").nth(n)).to_have_class(f"seam-{band}")
         await expect(page.locator("#rooms-empty")).to_be_visible()
         await page.screenshot(path=shots / "boss-stuck-375-full.png", full_page=True, animations="disabled")
+        await axe_clean(boss, "a stuck step on a phone")
 
         # The focus stays on a row's button while frames keep coming.
         button = healthy.get_by_role("button", name="Release the lease")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from playwright.async_api import expect
 
-from tests.browser.ui import create_room, image_loaded, live, paint, person, sign_up, tiles_shown
+from tests.browser.ui import axe_clean, create_room, image_loaded, live, paint, person, sign_up, tiles_shown
 
 
 async def test_folded_room_hides_the_canvas_until_the_reveal_and_replays_it(browser, served, shots):
@@ -33,6 +33,7 @@ async def test_folded_room_hides_the_canvas_until_the_reveal_and_replays_it(brow
         await expect(bo.page.locator(".turn-title")).to_have_text("Your turn!")
         await tiles_shown(ada, 0)
         await ada.shot("folded-while-bo-plays")
+        await axe_clean(ada, "a folded room while another plays")
 
         # Bo sees only his edge: the context window the generator will continue.
         edge = bo.page.locator(".edge img")
@@ -42,6 +43,7 @@ async def test_folded_room_hides_the_canvas_until_the_reveal_and_replays_it(brow
         await expect(edge).to_have_attribute("src", f"/api/rooms/{room_id}/context.png?direction=down&turn=2&tiles=1")
         assert await image_loaded(bo.page, ".edge img") == 512
         await bo.shot("his-edge")
+        await axe_clean(bo, "his edge of a folded room")
         await paint(bo, "a fountain full of frogs", "down")
         await expect(bo.page.locator(".board-overlay")).to_contain_text("2 tiles painted")
         await expect(ada.page.locator(".edge img")).to_be_visible()
@@ -60,6 +62,7 @@ async def test_folded_room_hides_the_canvas_until_the_reveal_and_replays_it(brow
         await expect(bo.page.locator(".story li").nth(1)).to_contain_text("Bo")
         await expect(bo.page.locator(".story li").nth(1)).to_contain_text("a fountain full of frogs")
         await bo.shot("reveal")
+        await axe_clean(bo, "the reveal")
 
         # The timelapse replays the tiles in the order they were painted, captioned.
         await bo.page.click("text=Play timelapse")
@@ -67,6 +70,7 @@ async def test_folded_room_hides_the_canvas_until_the_reveal_and_replays_it(brow
         await expect(caption).to_contain_text("Tile 1 of 3: Ada wrote “a walled garden with roses”")
         await tiles_shown(bo, 1)
         await bo.shot("timelapse-first-tile")
+        await axe_clean(bo, "the timelapse")
         await expect(caption).to_contain_text("Tile 2 of 3: Bo wrote “a fountain full of frogs”")
         await tiles_shown(bo, 2)
         await expect(caption).to_have_text("The end. Play it again?", timeout=5000)
@@ -86,6 +90,7 @@ async def test_folded_room_hides_the_canvas_until_the_reveal_and_replays_it(brow
         width = await guest.page.evaluate("document.documentElement.scrollWidth")
         assert width <= 375, width
         await guest.shot("share-page")
+        await axe_clean(guest, "the share page on a phone")
         for someone in (ada, bo, guest):
             someone.assert_clean()
     finally:

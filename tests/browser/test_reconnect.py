@@ -19,6 +19,10 @@ async def test_a_dropped_connection_reconnects_and_catches_up(browser, served, s
         await bo.context.set_offline(True)
         await expect(bo.page.locator("#connection")).to_have_attribute("data-state", "reconnecting")
         await expect(bo.page.locator(".turn-card")).to_have_class("turn-card stale")
+        # His page cannot know who is here while it is cut off: nobody shows a green dot.
+        await expect(bo.page.locator(".player .presence.online")).to_have_count(0)
+        await expect(bo.page.locator(".player .visually-hidden").first).to_have_text(" (offline)")
+        await expect(bo.page.locator(".spectators")).to_have_text("Offline: who is here is not known")
         await paint(ada, "a sleeper carriage under the stars")
         await tiles_shown(ada, 1)
         await expect(ada.page.locator(".turn-title")).to_have_text("Bo's turn")
@@ -30,9 +34,26 @@ async def test_a_dropped_connection_reconnects_and_catches_up(browser, served, s
         await tiles_shown(bo, 1)
         await expect(bo.page.locator(".turn-title")).to_have_text("Your turn!")
         await expect(bo.page.locator(".turn-card")).not_to_have_class("turn-card stale")
+        await expect(bo.page.locator(".player .presence.online")).to_have_count(2)
         await bo.shot("caught-up")
         assert len(bo.sockets) >= 2
         assert "after=" in bo.sockets[-1].url
+
+        # Cut off again on his turn: "Paint it" says the server cannot be reached. Back online,
+        # that stale error goes, his prompt is still in the box, and it paints.
+        await bo.context.set_offline(True)
+        await expect(bo.page.locator("#connection")).to_have_attribute("data-state", "reconnecting")
+        await bo.page.fill("#prompt", "a guard waving a lantern")
+        await bo.page.click(".composer button[type=submit]")
+        error = bo.page.locator(".composer .form-error")
+        await expect(error).to_have_text("The server cannot be reached. Check your connection.")
+        await bo.context.set_offline(False)
+        await live(bo)
+        await expect(error).to_be_empty()
+        await expect(bo.page.locator("#prompt")).to_have_value("a guard waving a lantern")
+        await bo.page.click(".composer button[type=submit]")
+        await tiles_shown(ada, 2)
+        await tiles_shown(bo, 2)
         ada.assert_clean()
         bo.assert_clean(*OFFLINE_NOISE)
     finally:

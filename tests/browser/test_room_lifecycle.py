@@ -11,7 +11,18 @@ import httpx
 from playwright.async_api import expect
 
 from tests.browser.test_admin_dashboard import _create_admin, _give_reason, _sign_in
-from tests.browser.ui import PASSWORD, Person, create_room, live, paint, person, sign_up, tiles_shown
+from tests.browser.ui import (
+    PASSWORD,
+    Person,
+    axe_clean,
+    create_room,
+    live,
+    paint,
+    person,
+    refused,
+    sign_up,
+    tiles_shown,
+)
 
 
 async def _join_by_invite(someone: Person, invite: str, room_id: str) -> None:
@@ -53,6 +64,7 @@ async def test_players_leave_are_removed_skipped_and_play_again(browser, served,
         await expect(preview).to_contain_text("In the lobby")
         await expect(bo.page.locator("#welcome-note")).to_contain_text("Ada invited you")
         await bo.shot("invite-preview")
+        await axe_clean(bo, "an invite's preview")
         await sign_up(bo)
         await bo.page.wait_for_url(f"**/rooms/{room_id}")
         await live(bo)
@@ -74,6 +86,7 @@ async def test_players_leave_are_removed_skipped_and_play_again(browser, served,
         # Bo leaves on his turn: he asked to be sure, lands in the lobby, and Cy is up at once.
         await bo.page.click("#leave-room")
         await bo.shot("leave-confirm")
+        await axe_clean(bo, "the question before leaving")
         await _confirm(bo, "Leave “Moving day”?")
         await bo.page.wait_for_url(f"{served.url}/")
         await expect(bo.page.locator(".lobby-hero")).to_contain_text("Hi Bo!")
@@ -170,7 +183,12 @@ async def test_players_leave_are_removed_skipped_and_play_again(browser, served,
         )
         await bo.page.goto(f"/join/{room_id}?code=not-a-code")
         await expect(bo.page.locator("#view h1")).to_have_text("This invite does not work")
-        for someone in everyone:
+        await axe_clean(bo, "a broken invite")
+        # Only what the test provoked was refused: the way back for Cy, the old invites for Bo.
+        cy.assert_clean(refused(403, f"/api/rooms/{room_id}/join"))
+        code = invite.rsplit("=", 1)[1]
+        bo.assert_clean(refused(409, f"/api/invites/{code}"), refused(404, "/api/invites/not-a-code"))
+        for someone in (ada, di):
             someone.assert_clean()
     finally:
         for someone in everyone:
@@ -252,6 +270,7 @@ async def test_the_lobby_shows_the_allowance_the_credit_history_and_more_rooms(b
         await expect(watch.nth(22)).to_contain_text("Watch me 22")
         await expect(page.locator("#more-open-rooms")).to_be_hidden()
         await page.screenshot(path=shots / "ada-lobby-pages-full.png", full_page=True, animations="disabled")
+        await axe_clean(ada, "a lobby with pages of rooms and credits")
 
         # A room longer than its players can pay for: the warning is on the new room's page.
         await page.unroute("**/api/rooms*")
