@@ -3,6 +3,7 @@ import { $, h } from "../dom.js";
 import { abortReason } from "../words.js";
 import { renderAudit } from "./audit.js";
 import { short, syncList } from "./lists.js";
+import { renderPurchases } from "./purchases.js";
 
 // Abort reasons only operators cause; the players' ones are explained in words.js.
 const OPERATOR_REASONS = {
@@ -38,6 +39,7 @@ export function overviewRenderer({ renderSteps, onRoomsChanged }) {
     renderSteps(frame.steps_in_flight || []);
     renderSeams(frame.seam_scores || []);
     renderAudit(frame.audit || []);
+    renderPurchases(frame.purchases || [], frame.shortfalls || []);
 
     const counts = JSON.stringify(frame.rooms_by_status);
     const running = (frame.steps_in_flight || []).map((step) => step.id).sort().join();
@@ -84,6 +86,9 @@ function renderSeams(scores) {
     return h(`li.seam-${seamBand(score)}`, { title: `Step ${item.step_id} in room ${item.room_id}` },
       h("code", {}, short(item.step_id)),
       h("span.bar", { "aria-hidden": "true" }, bar),
-      h("span.score", {}, score.toFixed(2)));
+      h("span.score", {}, score.toFixed(2)),
+      item.context_drift === null || item.context_drift === undefined
+        ? null
+        : h("span.drift", { title: "Context drift, grey levels" }, `drift ${Number(item.context_drift).toFixed(1)}`));
   });
 }

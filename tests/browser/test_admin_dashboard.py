@@ -243,12 +243,29 @@ def _overview(**changes) -> dict:
                 "step_id": f"0000000{n}-0000-4000-8000-000000000000",
                 "room_id": "a1b2c3d4-0000-4000-8000-000000000001",
                 "seam_score": score,
+                "context_drift": 3.25,
                 "at": "2025-01-01T00:00:00+00:00",
             }
             for n, score in enumerate([0.42, 1.5, 4.2])
         ],
         "audit": [],
+        "purchases": [
+            {
+                "session_id": f"cs_test_00000{n}",
+                "user_id": 7,
+                "credits": 50,
+                "amount": 500,
+                "currency": "usd",
+                "status": status,
+                "clawed_back": 0 if status == "paid" else 20,
+                "shortfall": 0 if status == "paid" else 30,
+                "created_at": "2025-01-01T00:00:00+00:00",
+                "paid_at": "2025-01-01T00:00:05+00:00",
+            }
+            for n, status in enumerate(["paid", "disputed"])
+        ],
     }
+    frame["shortfalls"] = [purchase for purchase in frame["purchases"] if purchase["shortfall"]]
     return {**frame, **changes}
 
 
@@ -283,6 +300,9 @@ async def test_stuck_steps_stand_out_and_the_feed_reconnects(browser, served, sh
         await expect(page.locator("#seams li")).to_have_count(3)
         for n, band in enumerate(["good", "fair", "poor"]):
             await expect(page.locator("#seams li").nth(n)).to_have_class(f"seam-{band}")
+        await expect(page.locator("#seams li .drift").first).to_have_text("drift 3.3")
+        await expect(page.locator("#purchases li")).to_have_count(2)
+        await expect(page.locator("#shortfalls li")).to_have_text(re.compile("disputed, 30 not recovered"))
         await expect(page.locator("#rooms-empty")).to_be_visible()
         await page.screenshot(path=shots / "boss-stuck-375-full.png", full_page=True, animations="disabled")
         await axe_clean(boss, "a stuck step on a phone")
