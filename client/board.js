@@ -52,8 +52,11 @@ export class Board {
   /** Places one tile; a new tile fades in where it lands. */
   addTile(tile, animate = true) {
     if (this.tiles.has(tile.step_id)) return;
+    // One pixel wider and taller than its cell: at a zoom that puts a seam between two screen
+    // pixels, each image's anti-aliased edge would let the background show through as a faint
+    // line; the one-pixel overlap covers it (the tile is stretched by 1/T, which nobody can see).
     const img = h("img.tile", {
-      src: tile.url, alt: this.describe(tile), width: this.size, height: this.size, draggable: "false",
+      src: tile.url, alt: this.describe(tile), width: this.size + 1, height: this.size + 1, draggable: "false",
       dataset: { x: tile.x, y: tile.y, position: tile.position ?? "" },
     });
     img.style.transform = `translate(${tile.x * this.size}px, ${tile.y * this.size}px)`;
