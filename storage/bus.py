@@ -124,7 +124,12 @@ class RedisBus:
                 await self._pubsub.unsubscribe(self._channel(topic))
 
     async def check(self) -> None:
-        await self._client.ping()
+        # After Redis restarts, the pool's first connection is a dead one: the ping that finds it
+        # so is not an answer about Redis, so one more ping on a fresh connection decides.
+        try:
+            await self._client.ping()
+        except (self._redis_module.ConnectionError, OSError):
+            await self._client.ping()
 
     async def _publisher(self) -> None:
         while True:
