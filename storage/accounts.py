@@ -21,6 +21,7 @@ __all__ = [
     "insert_session",
     "session_user",
     "revoke_session",
+    "set_password",
     "make_admin",
 ]
 
@@ -134,6 +135,21 @@ async def revoke_session(conn: Connection, token_hash: bytes) -> bool:
         token_hash,
     )
     return status == "UPDATE 1"
+
+
+async def set_password(conn: Connection, user_id: int, password_hash: str, *, keep_session: bytes) -> int:
+    """Changes the user's password hash and revokes every live session but `keep_session` (the
+    one that asked); returns how many were revoked."""
+    # Returns nothing.
+    await conn.execute("UPDATE users SET password_hash = $2 WHERE id = $1", user_id, password_hash)
+    # Returns the command status with the number of revoked sessions.
+    status = await conn.execute(
+        """UPDATE sessions SET revoked_at = now()
+           WHERE user_id = $1 AND revoked_at IS NULL AND token_hash <> $2""",
+        user_id,
+        keep_session,
+    )
+    return int(status.split()[-1])
 
 
 async def make_admin(conn: Connection, email: str) -> User | None:

@@ -13,7 +13,7 @@ from starlette.routing import Route
 from server.http.account import account_json
 from server.http.answers import UserReply
 from server.http.documented import Answer, documented
-from server.http.sessions import SESSION_COOKIE, end_session, start_session
+from server.http.sessions import SESSION_COOKIE, current_user, end_session, start_session, token_hash
 from server.http.validation import Body, PrintableLine, Text, clean_text, read_json, services_of
 from server.play.allowance import with_allowance
 from server.services import Services
@@ -57,6 +57,11 @@ class Credentials(Body):
 class Signup(Credentials):
     password: Annotated[Password, Field(min_length=10)]
     display_name: Annotated[PrintableLine, Field(min_length=1, max_length=40)]
+
+
+class PasswordChange(Body):
+    old_password: Password
+    new_password: Annotated[Password, Field(min_length=10)]
 
 
 SESSION_SET = {"Set-Cookie": {"description": f"`{SESSION_COOKIE}`: the new session.", "schema": {"type": "string"}}}
@@ -142,8 +147,35 @@ async def logout(request: Request) -> Response:
     return response
 
 
+@documented(
+    "changePassword",
+    "Change my password; every other session of mine is signed out (`403 wrong_password`).",
+    tag="auth",
+    auth="signed_in",
+    body=PasswordChange,
+    answers={204: Answer("Changed.", media_type=None)},
+    errors=(403, 429),
+)
+async def change_password(request: Request) -> Response:
+    services = services_of(request)
+    user = await current_user(services, request)
+    body = await read_json(request, PasswordChange)
+    _count_attempt(services, request, user.email)
+    async with services.db.acquire() as conn:
+        record = await accounts.login_record(conn, user.email)
+    if record is None or not await services.passwords.matches(record[1], body.old_password):
+        services.limits.auth_by_email.record(user.email)
+        raise Forbidden("That is not your current password.", code="wrong_password")
+    new_hash = await services.passwords.hash(body.new_password)
+    current = token_hash(services.settings.secret, request.cookies.get(SESSION_COOKIE, ""))
+    async with services.db.acquire() as conn, conn.transaction():
+        await accounts.set_password(conn, user.id, new_hash, keep_session=current)
+    return Response(status_code=204)
+
+
 routes = [
     Route("/api/auth/signup", signup, methods=["POST"]),
     Route("/api/auth/login", login, methods=["POST"]),
     Route("/api/auth/logout", logout, methods=["POST"]),
+    Route("/api/me/password", change_password, methods=["POST"]),
 ]

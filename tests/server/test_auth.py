@@ -234,3 +234,24 @@ async def test_successful_logins_do_not_count_against_the_email(database_url, tm
         assert wrong.status_code == 401
         locked = await client.post("/api/auth/login", json={"email": "often@example.com", "password": "signs in a lot"})
         assert locked.status_code == 429  # a guesser is locked out, and so, for a minute, is the owner
+
+
+async def test_changing_the_password_signs_out_every_other_session(client, db):
+    user = await signup(client, password="the first password")
+    other = browser(client)
+    login = await other.post("/api/auth/login", json={"email": user["email"], "password": "the first password"})
+    assert login.status_code == 200
+    wrong = await client.post("/api/me/password", json={"old_password": "a guess", "new_password": "x" * 12})
+    assert wrong.status_code == 403 and wrong.json()["error"]["code"] == "wrong_password"
+    short = await client.post("/api/me/password", json={"old_password": "the first password", "new_password": "short"})
+    assert short.status_code == 422 and short.json()["error"]["field"] == "new_password"
+    changed = await client.post(
+        "/api/me/password", json={"old_password": "the first password", "new_password": "the second password"}
+    )
+    assert changed.status_code == 204
+    assert (await client.get("/api/me")).status_code == 200  # this session stays
+    assert (await other.get("/api/me")).status_code == 401  # the other one is signed out
+    old = await other.post("/api/auth/login", json={"email": user["email"], "password": "the first password"})
+    assert old.status_code == 401
+    new = await other.post("/api/auth/login", json={"email": user["email"], "password": "the second password"})
+    assert new.status_code == 200
