@@ -14,6 +14,7 @@ from server.billing.stripe_gateway import StripeGateway
 from server.http.passwords import Passwords
 from server.http.ratelimit import RateLimiter
 from server.live.hub import Hub
+from server.load import Load
 from server.metrics import Metrics
 from server.play.publisher import Publisher
 from server.play.recovery import Reaper
@@ -74,6 +75,21 @@ async def open_services(
     async with AsyncExitStack() as stack:
         db = await open_database(settings, stack)
         metrics.track_pool(db.size, db.idle)
+        load = await stack.enter_async_context(
+            Load(
+                loop_lag_bound=settings.busy_loop_lag_ms / 1000,
+                pool_wait_bound=settings.busy_pool_wait_ms / 1000,
+                loop_lag_histogram=metrics.loop_lag,
+            )
+        )
+
+        def on_wait(seconds: float) -> None:
+            metrics.db_pool_wait.observe(seconds)
+            if db.size() >= settings.db_pool_max:
+                # Only a full pool's wait is saturation; a growing pool's is a connection opening.
+                load.observe_pool_wait(seconds)
+
+        db.on_wait = on_wait
         blobs = await stack.enter_async_context(open_blob_store(settings.blob_url, settings.blob_dir))
         if generator is None:
             generator = configured_generator(settings)
@@ -107,5 +123,6 @@ async def open_services(
             publisher=publisher,
             runner=runner,
             hub=hub,
+            load=load,
             stripe=stripe,
         )

@@ -34,6 +34,23 @@ class Metrics:
         self.db_pool_size = Gauge(
             "exquisite_db_pool_size", "Database connections open in the pool.", registry=self.registry
         )
+        self.loop_lag = Histogram(
+            "exquisite_loop_lag_seconds",
+            "How late the event loop woke from a 50 ms sleep.",
+            buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2),
+            registry=self.registry,
+        )
+        self.busy_refusals = Counter(
+            "exquisite_busy_refusals_total",
+            "Steps refused 503 busy while the instance was saturated.",
+            registry=self.registry,
+        )
+        self.db_pool_wait = Histogram(
+            "exquisite_db_pool_wait_seconds",
+            "Time spent waiting for a pooled database connection.",
+            buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5),
+            registry=self.registry,
+        )
 
         self.ws_connections = Gauge(
             "exquisite_ws_connections", "Room websockets open on this instance.", registry=self.registry

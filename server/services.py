@@ -13,6 +13,7 @@ from server.billing.stripe_gateway import StripeGateway
 from server.http.passwords import Passwords
 from server.http.ratelimit import RateLimiter
 from server.live.hub import Hub
+from server.load import Load
 from server.metrics import Metrics
 from server.play.publisher import Publisher
 from server.play.runner import StepRunner
@@ -48,5 +49,6 @@ class Services:
     publisher: Publisher
     runner: StepRunner
     hub: Hub
+    load: Load
     # None while billing is off (no STRIPE_SECRET_KEY): the billing routes answer 404 then.
     stripe: StripeGateway | None

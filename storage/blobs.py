@@ -85,8 +85,12 @@ class LocalBlobStore:
 
     async def put(self, data: bytes) -> str:
         """Stores the bytes under their sha256 and returns it; an existing blob is left alone."""
+        return await asyncio.to_thread(self._put, data)
+
+    def _put(self, data: bytes) -> str:
+        # Hashing megabytes and writing them both happen off the event loop.
         key = blob_key(data)
-        await asyncio.to_thread(self._write_once, key, data)
+        self._write_once(key, data)
         return key
 
     def _write_once(self, key: str, data: bytes) -> None:

@@ -12,7 +12,7 @@ import asyncpg
 from storage.database import Connection
 from storage.errors import PaymentRequired
 
-__all__ = ["LedgerKind", "LedgerEntry", "post_credits", "grant_daily", "balance", "ledger_page"]
+__all__ = ["LedgerKind", "LedgerEntry", "post_credits", "grant_daily", "balance_after_daily", "balance", "ledger_page"]
 
 
 class LedgerKind(StrEnum):
@@ -55,27 +55,24 @@ async def post_credits(
     if not conn.is_in_transaction():
         raise RuntimeError("post_credits needs the caller's transaction")
     try:
-        # Returns the new cached balance.
+        # Returns the new cached balance; the ledger entry is written by the same statement.
         balance = await conn.fetchval(
-            "UPDATE users SET credits = credits + $2 WHERE id = $1 RETURNING credits",
+            """WITH moved AS (UPDATE users SET credits = credits + $2 WHERE id = $1 RETURNING credits),
+                    entry AS (
+                        INSERT INTO credit_ledger (user_id, delta, kind, step_id, reason, purchase_session)
+                        SELECT $1, $2, $3, $4, $5, $6 FROM moved)
+               SELECT credits FROM moved""",
             user_id,
             delta,
+            kind,
+            step_id,
+            reason,
+            purchase_session,
         )
     except asyncpg.CheckViolationError as exc:
         raise PaymentRequired("Not enough credits for this.") from exc
     if balance is None:
         raise RuntimeError(f"no user {user_id}")
-    # Returns nothing.
-    await conn.execute(
-        """INSERT INTO credit_ledger (user_id, delta, kind, step_id, reason, purchase_session)
-           VALUES ($1, $2, $3, $4, $5, $6)""",
-        user_id,
-        delta,
-        kind,
-        step_id,
-        reason,
-        purchase_session,
-    )
     return balance
 
 
@@ -109,6 +106,21 @@ async def grant_daily(conn: Connection, user_id: int, allowance: int) -> int | N
         "UPDATE users SET credits = credits + $2 WHERE id = $1 RETURNING credits", user_id, allowance - current
     )
     return new_balance
+
+
+async def balance_after_daily(conn: Connection, user_id: int, allowance: int) -> int:
+    """grant_daily(), then the balance, locked for the caller's transaction: one round trip when
+    no grant is due (the usual case)."""
+    if allowance <= 0:
+        return await balance(conn, user_id, lock=True)
+    # Returns the balance, row-locked.
+    current = await conn.fetchval("SELECT credits FROM users WHERE id = $1 FOR UPDATE", user_id)
+    if current is None:
+        raise RuntimeError(f"no user {user_id}")
+    if current >= allowance:
+        return int(current)
+    granted = await grant_daily(conn, user_id, allowance)
+    return current if granted is None else granted
 
 
 async def balance(conn: Connection, user_id: int, *, lock: bool = False) -> int:

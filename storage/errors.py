@@ -92,3 +92,7 @@ class RateLimited(AppError):
 
 class Unavailable(AppError):
     code = "unavailable"
+
+    def __init__(self, message: str, *, code: str | None = None, retry_after: int | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after

@@ -9,6 +9,7 @@ from enum import StrEnum
 from uuid import UUID
 
 from storage.database import Connection, returned
+from storage.rooms import Turn
 
 __all__ = ["EventKind", "Event", "append_event", "events_after", "oldest_seq"]
 
@@ -37,23 +38,33 @@ class Event:
     at: datetime
 
 
-async def append_event(conn: Connection, room_id: UUID, kind: EventKind, data: dict) -> Event:
+async def append_event(
+    conn: Connection, room_id: UUID, kind: EventKind, data: dict, *, begin_turn: Turn | None = None
+) -> Event:
     """Appends the next event of the room, in the caller's transaction.
 
     Taking the seq from the room row serialises appenders on that row, so seqs have no gaps and
     no duplicates, and an event exists exactly when the change it records was committed.
+    With `begin_turn`, the same statement does rooms.begin_turn()'s work: one round trip.
     """
     if not conn.is_in_transaction():
         raise RuntimeError("append_event needs the caller's transaction")
+    turn_args: tuple[object, ...] = ()
+    turn_sets = ""
+    if begin_turn is not None:
+        turn_sets = """, turn_number = $4, turn_player_id = $5, turn_nonce = $6, turn_deadline = $7,
+               turn_started_at = now()"""
+        turn_args = (begin_turn.number, begin_turn.player_id, begin_turn.nonce, begin_turn.deadline)
     # Returns the appended event.
     row = await conn.fetchrow(
-        """WITH head AS (UPDATE rooms SET seq = seq + 1 WHERE id = $1 RETURNING seq)
+        f"""WITH head AS (UPDATE rooms SET seq = seq + 1{turn_sets} WHERE id = $1 RETURNING seq)
            INSERT INTO room_events (room_id, seq, kind, data)
            SELECT $1, head.seq, $2, $3::jsonb FROM head
            RETURNING seq, at""",
         room_id,
         kind,
         json.dumps(data),
+        *turn_args,
     )
     row = returned(row)
     return Event(room_id, row["seq"], str(kind), data, row["at"])

@@ -118,6 +118,18 @@ async def all_members(conn: Connection, room_id: UUID) -> list[Member]:
     return [_member(row) for row in rows]
 
 
+async def order_and_now(conn: Connection, room_id: UUID) -> tuple[list[Member], datetime | None]:
+    """all_members(), and the transaction's clock (database.now()) in the same round trip; the
+    clock is None for a room without members."""
+    # Returns every member row of the room in turn order, each with now().
+    rows = await conn.fetch(
+        f"""SELECT {_MEMBER_COLUMNS}, now() AS now FROM room_members m JOIN users u ON u.id = m.user_id
+            WHERE m.room_id = $1 ORDER BY m.position""",
+        room_id,
+    )
+    return [_member(row) for row in rows], (rows[0]["now"] if rows else None)
+
+
 async def members_of_rooms(conn: Connection, room_ids: list[UUID]) -> dict[UUID, list[Member]]:
     # Returns the active members of each room, in turn order.
     rows = await conn.fetch(

@@ -25,9 +25,7 @@ __all__ = [
     "set_rematch",
     "begin_turn",
     "set_turn",
-    "count_tile",
     "count_unattended_turn",
-    "note_step",
     "note_members_seen",
     "event_heads",
     "rooms_past_turn_deadline",
@@ -154,6 +152,63 @@ async def room_by_id(conn: Connection, room_id: UUID) -> Room | None:
     return None if row is None else room_from_row(row)
 
 
+async def room_and_membership(conn: Connection, room_id: UUID, user_id: int | None) -> tuple[Room, bool] | None:
+    """The room as of now, unlocked, and whether the user is in its turn order: one round trip."""
+    # Returns the room and whether the user (None: nobody) is a member now.
+    row = await conn.fetchrow(
+        f"""SELECT {ROOM_COLUMNS}, EXISTS (SELECT 1 FROM room_members m
+                   WHERE m.room_id = rooms.id AND m.user_id = $2 AND m.left_at IS NULL) AS is_member
+            FROM rooms WHERE id = $1""",
+        room_id,
+        user_id,
+    )
+    return None if row is None else (room_from_row(row), row["is_member"])
+
+
+@dataclass(frozen=True)
+class StepCheck:
+    """What the check before TX1 reads: the locked room, whether the user is a member, whether a
+    step runs, the cells of its tiles in placement order, and the user's balance."""
+
+    room: Room
+    member: bool
+    running: bool
+    path: list[tuple[int, int]]
+    credits: int
+
+
+async def lock_for_step(conn: Connection, room_id: UUID, user_id: int) -> StepCheck | None:
+    """lock_room(), then the rest of the step check, in one round trip (schema.sql's
+    lock_for_step(): the reads run after the lock, so they see what its last holder committed)."""
+    if not conn.is_in_transaction():
+        raise RuntimeError("lock_for_step needs the caller's transaction")
+    # Returns the row-locked room and the facts, or no row for an unknown room.
+    row = await conn.fetchrow("SELECT * FROM lock_for_step($1, $2)", room_id, user_id)
+    if row is None:
+        return None
+    return StepCheck(
+        room=room_from_row(row["r_room"]),
+        member=row["r_member"],
+        running=row["r_running"],
+        path=list(zip(row["r_xs"], row["r_ys"], strict=True)),
+        credits=row["r_credits"],
+    )
+
+
+async def lock_for_commit(
+    conn: Connection, room_id: UUID, token: int
+) -> tuple[Room, bool, list[tuple[int, int]]] | None:
+    """lock_room(), then steps.hold_lease() and the cells of the room's tiles, in one round trip
+    (schema.sql's lock_for_commit(), which takes the room lock before the lease's)."""
+    if not conn.is_in_transaction():
+        raise RuntimeError("lock_for_commit needs the caller's transaction")
+    # Returns the row-locked room, whether our unexpired lease is held (now locked), and the path.
+    row = await conn.fetchrow("SELECT * FROM lock_for_commit($1, $2)", room_id, token)
+    if row is None:
+        return None
+    return room_from_row(row["r_room"]), row["r_held"], list(zip(row["r_xs"], row["r_ys"], strict=True))
+
+
 async def lock_room(conn: Connection, room_id: UUID) -> Room | None:
     """The room, locked until the caller's transaction ends: every state change of a room
     happens under this lock, which is what keeps its turn and its event seq linear."""
@@ -208,13 +263,6 @@ async def set_turn(conn: Connection, room_id: UUID, turn: Turn) -> None:
     )
 
 
-async def count_tile(conn: Connection, room_id: UUID) -> int:
-    # Returns the room's new tile count.
-    return await conn.fetchval(
-        "UPDATE rooms SET tile_count = tile_count + 1 WHERE id = $1 RETURNING tile_count", room_id
-    )
-
-
 async def event_heads(conn: Connection, room_ids: list[UUID]) -> dict[UUID, int]:
     # Returns each room's last event seq.
     rows = await conn.fetch("SELECT id, seq FROM rooms WHERE id = ANY($1::uuid[])", room_ids)
@@ -260,12 +308,6 @@ async def count_unattended_turn(conn: Connection, room_id: UUID, *, attended: bo
         room_id,
         attended,
     )
-
-
-async def note_step(conn: Connection, room_id: UUID) -> None:
-    """A step began: the room is active, and its turns are attended again."""
-    # Returns nothing.
-    await conn.execute("UPDATE rooms SET last_step_at = now(), unattended_turns = 0 WHERE id = $1", room_id)
 
 
 async def note_members_seen(conn: Connection, room_ids: list[UUID]) -> None:

@@ -9,6 +9,7 @@ usual variables, which obstore reads itself: `AWS_ENDPOINT_URL_S3` or `AWS_ENDPO
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 from collections.abc import Iterator
@@ -73,7 +74,7 @@ class S3BlobStore:
 
     async def put(self, data: bytes) -> str:
         """Stores the bytes under their sha256 and returns it; an existing blob is left alone."""
-        key = blob_key(data)
+        key = await asyncio.to_thread(blob_key, data)  # hashing megabytes stays off the event loop
         path = blob_path(key)
         with _mapped("put", path):
             # If-None-Match: *, so the bucket itself refuses a second write. A store that ignores

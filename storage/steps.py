@@ -10,26 +10,22 @@ from uuid import UUID
 import asyncpg
 
 from storage.database import Connection, returned
-from storage.errors import Conflict
+from storage.errors import Conflict, PaymentRequired
 
 __all__ = [
     "StepStatus",
     "Step",
     "TileRecord",
     "ExpiredLease",
-    "insert_step",
     "step_by_key",
     "step_by_id",
     "running_step",
     "finish_step",
-    "next_fencing_token",
-    "acquire_lease",
     "renew_lease",
     "hold_lease",
     "release_lease",
     "expired_leases",
     "lease_expired",
-    "insert_tile",
     "room_tiles",
     "tile_of_step",
 ]
@@ -87,14 +83,14 @@ _STEP_COLUMNS = """id, room_id, user_id, idempotency_key, request_hash, status, 
 _TILE_COLUMNS = "x, y, position, sha256, step_id, author_id, prompt, seam_score, context_drift"
 
 
-def _step(row: asyncpg.Record) -> Step:
+def _step(row: asyncpg.Record | dict) -> Step:
     fields = dict(row)
     fields["cell"] = (fields.pop("cell_x"), fields.pop("cell_y"))
     fields["status"] = StepStatus(fields["status"])
     return Step(**fields)
 
 
-async def insert_step(
+async def begin_step(
     conn: Connection,
     *,
     step_id: UUID,
@@ -106,19 +102,48 @@ async def insert_step(
     cell: tuple[int, int],
     prompt: str,
     direction: str,
-    fencing_token: int,
     seed: int,
     cost: int,
-) -> Step:
-    """Records a running step. A reused key or a second running step in the room is a Conflict
-    whose code says which (told apart by constraint name, never by message text)."""
+    lease_seconds: float,
+    event_kind: str,
+    event_data: str,
+    debit_kind: str,
+) -> tuple[Step, int, datetime] | None:
+    """TX1's writes in one statement, in the caller's transaction under the room lock: the step
+    `running` with a fresh fencing token (a reused key or a second running step is a Conflict whose
+    code says which), its lease (not taken if the room's is held), the debit (ledger entry and
+    cached balance, as credits.post_credits() writes them) and the `step.started` event (the seq
+    taken from the room row as events.append_event() does, with last_step_at and
+    unattended_turns reset).
+    Returns (the step, the event's seq, its at); None when the room's lease is already held, and
+    then the caller must roll back. A debit past zero is PaymentRequired."""
     try:
-        # Returns the new step.
+        # Returns the new step, whether its lease was taken, and the appended event's seq and time.
         row = await conn.fetchrow(
-            f"""INSERT INTO steps (id, room_id, user_id, idempotency_key, request_hash, turn_number,
-                    cell_x, cell_y, prompt, direction, fencing_token, seed, cost)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-                RETURNING {_STEP_COLUMNS}""",
+            f"""WITH token AS (SELECT nextval('fencing_tokens') AS value),
+                step AS (
+                    INSERT INTO steps (id, room_id, user_id, idempotency_key, request_hash, turn_number,
+                        cell_x, cell_y, prompt, direction, fencing_token, seed, cost)
+                    SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, token.value, $11, $12 FROM token
+                    RETURNING {_STEP_COLUMNS}),
+                lease AS (
+                    INSERT INTO room_leases (room_id, step_id, fencing_token, expires_at)
+                    SELECT room_id, id, fencing_token, now() + make_interval(secs => $13) FROM step
+                    ON CONFLICT (room_id) DO NOTHING
+                    RETURNING 1),
+                debit AS (UPDATE users SET credits = credits - $12 WHERE id = $3 RETURNING credits),
+                entry AS (
+                    INSERT INTO credit_ledger (user_id, delta, kind, step_id)
+                    SELECT $3, -$12::integer, $16, step.id FROM step, debit WHERE $12::integer <> 0),
+                head AS (
+                    UPDATE rooms SET seq = seq + 1, last_step_at = now(), unattended_turns = 0 WHERE id = $2
+                    RETURNING seq),
+                event AS (
+                    INSERT INTO room_events (room_id, seq, kind, data)
+                    SELECT $2, head.seq, $14, $15::jsonb FROM head RETURNING seq, at)
+                SELECT step.*, EXISTS (SELECT 1 FROM lease) AS leased, event.seq AS event_seq,
+                       event.at AS event_at, debit.credits AS balance
+                FROM step, event, debit""",
             step_id,
             room_id,
             user_id,
@@ -129,15 +154,25 @@ async def insert_step(
             cell[1],
             prompt,
             direction,
-            fencing_token,
             seed,
             cost,
+            float(lease_seconds),
+            event_kind,
+            event_data,
+            debit_kind,
         )
+    except asyncpg.CheckViolationError as exc:
+        raise PaymentRequired("Not enough credits for this.") from exc
     except asyncpg.UniqueViolationError as exc:
         if exc.constraint_name == "steps_user_key":
             raise Conflict("This Idempotency-Key was already used.", code="idempotency_key_reused") from exc
         raise Conflict("A step is already running in this room.", code="step_in_flight") from exc
-    return _step(returned(row))
+    fields = dict(returned(row))
+    seq, at = fields.pop("event_seq"), fields.pop("event_at")
+    fields.pop("balance")
+    if not fields.pop("leased"):
+        return None
+    return _step(fields), seq, at
 
 
 async def step_by_key(conn: Connection, user_id: int, key: str) -> Step | None:
@@ -189,26 +224,6 @@ async def finish_step(
     return result == "UPDATE 1"
 
 
-async def next_fencing_token(conn: Connection) -> int:
-    # Returns a token larger than every token handed out before, on any instance.
-    return await conn.fetchval("SELECT nextval('fencing_tokens')")
-
-
-async def acquire_lease(conn: Connection, room_id: UUID, step_id: UUID, token: int, seconds: float) -> bool:
-    """Takes the room's lease for the step; False when someone already holds it."""
-    # Returns the command status; no row is inserted when a lease already exists.
-    result = await conn.execute(
-        """INSERT INTO room_leases (room_id, step_id, fencing_token, expires_at)
-           VALUES ($1, $2, $3, now() + make_interval(secs => $4))
-           ON CONFLICT (room_id) DO NOTHING""",
-        room_id,
-        step_id,
-        token,
-        float(seconds),
-    )
-    return result == "INSERT 0 1"
-
-
 async def renew_lease(conn: Connection, room_id: UUID, token: int, seconds: float) -> bool:
     """Extends the lease if it still carries our token and has not expired."""
     # Returns the command status.
@@ -220,6 +235,60 @@ async def renew_lease(conn: Connection, room_id: UUID, token: int, seconds: floa
         float(seconds),
     )
     return result == "UPDATE 1"
+
+
+async def commit_tile(
+    conn: Connection,
+    tile: TileRecord,
+    *,
+    room_id: UUID,
+    fencing_token: int,
+    generator_ms: int,
+    event_kind: str,
+    event_data: str,
+) -> tuple[int, int, datetime]:
+    """TX2's writes in one statement: the tile (its cell's key the last guard of 'never
+    repainted'), the room's tile count, finish_step() as committed,
+    release_lease() and the `step.committed` event (append_event's seq), in the caller's
+    transaction under the room lock. Returns (the room's tile count, the event's seq, its at)."""
+    try:
+        # Returns the new tile count and the appended event's seq and time.
+        row = await conn.fetchrow(
+            """WITH tile AS (
+                   INSERT INTO tiles (room_id, x, y, position, sha256, step_id, author_id, prompt, seam_score,
+                       context_drift)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING 1),
+               finished AS (
+                   UPDATE steps SET status = 'committed', reason = NULL, seam_score = $9, generator_ms = $11,
+                       context_drift = $10, finished_at = now()
+                   WHERE id = $6 AND status = 'running' RETURNING 1),
+               released AS (DELETE FROM room_leases WHERE room_id = $1 AND fencing_token = $12 RETURNING 1),
+               head AS (
+                   UPDATE rooms SET tile_count = tile_count + 1, seq = seq + 1 WHERE id = $1
+                   RETURNING tile_count, seq),
+               event AS (
+                   INSERT INTO room_events (room_id, seq, kind, data)
+                   SELECT $1, head.seq, $13, $14::jsonb FROM head RETURNING seq, at)
+               SELECT head.tile_count, event.seq, event.at FROM head, event""",
+            room_id,
+            tile.x,
+            tile.y,
+            tile.position,
+            tile.sha256,
+            tile.step_id,
+            tile.author_id,
+            tile.prompt,
+            tile.seam_score,
+            tile.context_drift,
+            generator_ms,
+            fencing_token,
+            event_kind,
+            event_data,
+        )
+    except asyncpg.UniqueViolationError as exc:
+        raise Conflict("That cell already has a tile.", code="cell_unavailable") from exc
+    row = returned(row)
+    return row["tile_count"], row["seq"], row["at"]
 
 
 async def hold_lease(conn: Connection, room_id: UUID, token: int) -> bool:
@@ -260,40 +329,18 @@ async def lease_expired(conn: Connection, room_id: UUID, token: int) -> bool:
     )
 
 
-async def insert_tile(
-    conn: Connection,
-    *,
-    room_id: UUID,
-    cell: tuple[int, int],
-    position: int,
-    sha256: str,
-    step_id: UUID,
-    author_id: int,
-    prompt: str,
-    seam_score: float,
-    context_drift: float | None = None,
-) -> TileRecord:
-    """Records a committed tile. The cell's primary key is the last guard of 'never repainted'."""
-    try:
-        # Returns the new tile.
-        row = await conn.fetchrow(
-            f"""INSERT INTO tiles (room_id, x, y, position, sha256, step_id, author_id, prompt, seam_score,
-                    context_drift)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {_TILE_COLUMNS}""",
-            room_id,
-            cell[0],
-            cell[1],
-            position,
-            sha256,
-            step_id,
-            author_id,
-            prompt,
-            seam_score,
-            context_drift,
-        )
-    except asyncpg.UniqueViolationError as exc:
-        raise Conflict("That cell already has a tile.", code="cell_unavailable") from exc
-    return TileRecord(**dict(returned(row)))
+async def tile_size_and_tiles(conn: Connection, room_id: UUID) -> tuple[int, list[TileRecord]] | None:
+    """The room's tile size and room_tiles(), in one round trip; None for an unknown room."""
+    # Returns one row per tile (or one row without a tile), each with the room's tile size.
+    rows = await conn.fetch(
+        f"""SELECT r.tile_size, {", ".join("t." + c.strip() for c in _TILE_COLUMNS.split(","))}
+            FROM rooms r LEFT JOIN tiles t ON t.room_id = r.id WHERE r.id = $1 ORDER BY t.position""",
+        room_id,
+    )
+    if not rows:
+        return None
+    tiles = [TileRecord(**{k: v for k, v in row.items() if k != "tile_size"}) for row in rows if row["x"] is not None]
+    return rows[0]["tile_size"], tiles
 
 
 async def room_tiles(conn: Connection, room_id: UUID) -> list[TileRecord]:

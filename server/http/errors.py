@@ -73,7 +73,8 @@ def _details(exc: AppError) -> dict[str, Any]:
 
 
 def error_response(exc: AppError) -> JSONResponse:
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else {}
+    retry_after = exc.retry_after if isinstance(exc, RateLimited | Unavailable) else None
+    headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
     return JSONResponse(error_body(exc.code, exc.message, **_details(exc)), status_of(exc), headers=headers)
 
 

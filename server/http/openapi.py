@@ -52,6 +52,7 @@ ERRORS = {
     413: f"The body is over {MAX_BODY_BYTES} bytes (`too_large`).",
     422: "A field is invalid (`invalid_field`, naming it in `field`).",
     429: "Rate limited (`rate_limited`); `Retry-After` says when to try again.",
+    503: "Saturated (`busy`): the step was not started; `Retry-After` says when to try again.",
     500: "Something broke on our side (`internal`, with a `request_id` for the log).",
 }
 BODY_ERRORS = (400, 413, 422)
@@ -179,7 +180,7 @@ def _operation(path: str, operation: Operation, schemas: dict[SchemaKey, JsonSch
     if operation.body is not None:
         errors.update(BODY_ERRORS)
     for status in sorted(errors):
-        refusal = Answer(ERRORS[status], headers=RETRY_AFTER if status == 429 else {})
+        refusal = Answer(ERRORS[status], headers=RETRY_AFTER if status in (429, 503) else {})
         answers[str(status)] = _answer(refusal, schemas[ERROR_KEY])
     body: dict[str, Any] = {
         "operationId": operation.operation_id,

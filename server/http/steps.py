@@ -18,9 +18,9 @@ from server.http.validation import Body, Text, Trimmed, parse_room_id, parse_uui
 from server.play import step as step_machine
 from server.play.access import visible_room
 from server.play.shapes import DirectionName, StepJson
-from server.play.views import step_json
+from server.play.views import Viewer, step_json
 from server.services import Services
-from storage import BadRequest, InvalidField, NotFound, steps
+from storage import BadRequest, InvalidField, NotFound, Unavailable, steps
 from storage.accounts import User
 
 __all__ = ["routes", "StepBody", "check_idempotency_key", "submit_step"]
@@ -54,18 +54,27 @@ async def submit_step(services: Services, room_id: UUID, user: User, key: str, b
     Shared by the HTTP route and the websocket's `step.submit`, so both answer alike.
     """
     services.limits.step_submissions.hit(str(user.id))
-    step, events, replayed = await step_machine.submit(
+    if services.load.busy():
+        services.metrics.busy_refusals.inc()
+        raise Unavailable("This server is saturated; try again shortly.", code="busy", retry_after=BUSY_RETRY_AFTER)
+    step, events, replayed, room = await step_machine.submit_seen(
         services.db, services.settings, room_id, user, key, body.request()
     )
     if not replayed:
         services.runner.start(step)
         await services.publisher.publish_events(room_id, events)
+    if room is not None:
+        # A new step, as TX1 wrote it, seen by its painter (TX1 checked they are a member).
+        return step_json(step, None, room, Viewer(user.id, True)), False
     async with services.db.acquire() as conn:
         room, viewer = await visible_room(conn, room_id, user)
         current = await steps.step_by_id(conn, step.id) or step
         tile = await steps.tile_of_step(conn, step.id)
     return step_json(current, tile, room, viewer), replayed
 
+
+# Seconds a client refused `503 busy` is asked to wait before submitting again.
+BUSY_RETRY_AFTER = 1
 
 # Printable ASCII, without a space at either end (HTTP would strip it).
 IDEMPOTENCY_KEY = {
@@ -94,7 +103,7 @@ IDEMPOTENCY_KEY = {
         202: Answer("The step, started.", StepReply),
         200: Answer("A replay of the same Idempotency-Key: the original step.", StepReply),
     },
-    errors=(402, 403, 404, 409, 429),
+    errors=(402, 403, 404, 409, 429, 503),
 )
 async def post_step(request: Request) -> Response:
     services = services_of(request)

@@ -18,10 +18,10 @@ __all__ = ["visible_room", "locked_room", "room_snapshot", "member_snapshot"]
 
 async def visible_room(conn: Connection, room_id: UUID, user: User | None) -> tuple[Room, Viewer]:
     """The room and how this user sees it; NotFound (or NotSignedIn) when they may not."""
-    room = await rooms.room_by_id(conn, room_id)
-    if room is None:
+    found = await rooms.room_and_membership(conn, room_id, user.id if user else None)
+    if found is None:
         raise NotFound("No such room.")
-    member = user is not None and await members.is_member(conn, room.id, user.id)
+    room, member = found
     viewer = Viewer(user.id if user else None, member)
     if member or room.status is RoomStatus.FINISHED:
         return room, viewer

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -17,9 +18,12 @@ from uuid import UUID
 import numpy as np
 
 import engine
+from server.play import pixels
 from storage import Bus
 from storage.events import Event
 from storage.steps import Step
+
+log = logging.getLogger(__name__)
 
 __all__ = ["Publisher", "encode_events", "decode_event", "frame"]
 
@@ -30,17 +34,48 @@ def frame(body: dict[str, Any]) -> str:
 
 
 class Publisher:
+    """Progress is coalesced per step: while one frame is being encoded and published, a newer
+    one replaces any that waits, so a painter never queues more than the latest, and the painter
+    never waits for the bus. `settle()` flushes a step's last frame before its outcome goes out.
+    A room that nobody watches on any instance (Bus.listened) gets no progress at all."""
+
     def __init__(self, bus: Bus) -> None:
         self.bus = bus
+        self._latest: dict[UUID, tuple[Step, float, np.ndarray | None]] = {}
+        self._senders: dict[UUID, asyncio.Task[None]] = {}
 
     async def publish_events(self, room_id: UUID, events: list[Event]) -> None:
         if events:
             await self.bus.publish(str(room_id), encode_events(events))
 
     async def publish_progress(self, step: Step, fraction: float, preview: np.ndarray | None) -> None:
+        if not self.bus.listened(str(step.room_id)):
+            return  # nobody watches the room on any instance: no preview to encode or send
+        self._latest[step.id] = (step, fraction, preview)
+        if step.id not in self._senders:
+            self._senders[step.id] = asyncio.create_task(self._send_latest(step.id), name=f"progress-{step.id}")
+
+    async def settle(self, step_id: UUID) -> None:
+        """Until the step's waiting progress frame, if any, has been published."""
+        sender = self._senders.get(step_id)
+        if sender is not None:
+            await asyncio.gather(asyncio.shield(sender), return_exceptions=True)
+        self._latest.pop(step_id, None)
+
+    async def _send_latest(self, step_id: UUID) -> None:
+        try:
+            await asyncio.sleep(0)  # frames reported in one burst collapse into the last
+            while (latest := self._latest.pop(step_id, None)) is not None:
+                await self._send_progress(*latest)
+        except Exception:
+            log.exception("publishing progress of step %s failed", step_id)
+        finally:
+            self._senders.pop(step_id, None)
+
+    async def _send_progress(self, step: Step, fraction: float, preview: np.ndarray | None) -> None:
         data_url = None
         if preview is not None:
-            jpeg = await asyncio.to_thread(engine.encode_jpeg_preview, preview)
+            jpeg = await pixels.run(engine.encode_jpeg_preview, preview)
             data_url = "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()
         progress = {"type": "progress", "step_id": str(step.id), "fraction": round(fraction, 3), "preview": data_url}
         body = {"type": "progress", "painter_id": step.user_id, "frame": progress}

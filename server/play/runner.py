@@ -61,5 +61,9 @@ class StepRunner:
             await asyncio.shield(self._tasks[step_id][1])
 
     async def _run(self, step: Step) -> None:
-        events = await step_machine.paint(self.studio, step, self.publisher.publish_progress)
+        try:
+            events = await step_machine.paint(self.studio, step, self.publisher.publish_progress)
+        finally:
+            # The last progress frame goes out before the step's outcome, never after it.
+            await self.publisher.settle(step.id)
         await self.publisher.publish_events(step.room_id, events)

@@ -16,22 +16,23 @@ Every transaction locks the room row first and the lease row second, so they can
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from functools import partial
 from uuid import UUID
 
 import numpy as np
 
 import engine
+from server.play import pixels
 from server.play.access import locked_room
 from server.play.crash_points import crash_point
 from server.play.inputs import StepRequest, Studio
 from server.play.lease import LeaseLost, keep_lease
-from server.play.tiles import load_neighbours
+from server.play.tiles import encode_and_freeze, neighbours_of, tile_size_and_tiles
 from server.play.turns import advance_turn, finish_room, turn_data
 from server.play.views import tile_json
 from server.settings import Settings
@@ -43,7 +44,6 @@ from storage import (
     NotFound,
     credits,
     database,
-    members,
     rooms,
     steps,
 )
@@ -58,6 +58,7 @@ __all__ = [
     "StepRequest",
     "Progress",
     "submit",
+    "submit_seen",
     "paint",
     "commit",
     "abort",
@@ -83,23 +84,32 @@ async def submit(
     A replayed Idempotency-Key returns the original step and starts nothing, even when the
     original is racing in another request right now: the unique (user, key) row decides.
     """
+    step, events, replayed, _ = await submit_seen(db, settings, room_id, user, key, request)
+    return step, events, replayed
+
+
+async def submit_seen(
+    db: Database, settings: Settings, room_id: UUID, user: User, key: str, request: StepRequest
+) -> tuple[Step, list[Event], bool, Room | None]:
+    """submit(), plus the room as TX1 locked it when a step began (None for a replay), so that
+    the caller need not read it again to answer."""
     fingerprint = request.fingerprint(room_id)
     async with db.acquire() as conn:
         original = await _original(conn, user, key, fingerprint)
         if original is not None:
-            return original, [], True
+            return original, [], True, None
         try:
             async with conn.transaction():
-                step, started = await _check_and_begin(conn, settings, room_id, user, key, request, fingerprint)
+                step, started, room = await _check_and_begin(conn, settings, room_id, user, key, request, fingerprint)
         except Conflict as exc:
             if exc.code not in ("idempotency_key_reused", "step_in_flight"):
                 raise
             original = await _original(conn, user, key, fingerprint)
             if original is None:
                 raise
-            return original, [], True
+            return original, [], True, None
     crash_point(settings.crash_at, "after_tx1")
-    return step, [started], False
+    return step, [started], False, room
 
 
 async def _original(conn: Connection, user: User, key: str, fingerprint: bytes) -> Step | None:
@@ -117,11 +127,12 @@ async def _check_and_begin(
     key: str,
     request: StepRequest,
     fingerprint: bytes,
-) -> tuple[Step, Event]:
-    room = await rooms.lock_room(conn, room_id)
-    if room is None:
+) -> tuple[Step, Event, Room]:
+    check = await rooms.lock_for_step(conn, room_id, user.id)
+    if check is None:
         raise NotFound("No such room.")
-    if not await members.is_member(conn, room.id, user.id):
+    room = check.room
+    if not check.member:
         if room.mode is RoomMode.FOLDED:
             raise NotFound("No such room.")
         raise Forbidden("Only players in this room can take steps.", code="not_a_member")
@@ -131,18 +142,24 @@ async def _check_and_begin(
         raise Forbidden("It is not your turn.", code="not_your_turn")
     if request.turn_nonce != room.turn.nonce:
         raise Conflict("That turn is over; reload to see the current one.", code="stale_nonce")
-    if await steps.running_step(conn, room.id) is not None:
+    if check.running:
         raise Conflict("A step is already running in this room.", code="step_in_flight")
-    path = [(tile.x, tile.y) for tile in await steps.room_tiles(conn, room.id)]
     try:
-        cell = engine.target_cell(path, request.direction, room.extent)
+        cell = engine.target_cell(check.path, request.direction, room.extent)
     except engine.CellUnavailable as exc:
         raise Conflict("That direction has no free cell.", code="cell_unavailable") from exc
     crash_point(settings.crash_at, "after_check")
 
+    if check.credits < settings.daily_credits:
+        # The first step of the day is one of the moments the daily allowance is due; it
+        # cannot be due while the balance (read under the room lock) is at the allowance.
+        await credits.grant_daily(conn, user.id, settings.daily_credits)
     step_id = uuid.uuid4()
-    token = await steps.next_fencing_token(conn)
-    step = await steps.insert_step(
+    cost = settings.step_cost
+    data = {"step_id": str(step_id), "player_id": user.id, "turn_number": room.turn.number}
+    data.update(direction=request.direction.value, cell=list(cell), prompt=request.prompt, cost=cost)
+    # The step, its lease and fencing token, the debit and `step.started`: one statement.
+    begun = await steps.begin_step(
         conn,
         step_id=step_id,
         room_id=room.id,
@@ -153,31 +170,17 @@ async def _check_and_begin(
         cell=cell,
         prompt=request.prompt,
         direction=request.direction.value,
-        fencing_token=token,
         seed=int.from_bytes(step_id.bytes[:8], "big") >> 1,
-        cost=settings.step_cost,
+        cost=cost,
+        lease_seconds=settings.step_lease_seconds,
+        event_kind=EventKind.STEP_STARTED,
+        event_data=json.dumps(data),
+        debit_kind=credits.LedgerKind.STEP_DEBIT,
     )
-    if not await steps.acquire_lease(conn, room.id, step.id, token, settings.step_lease_seconds):
+    if begun is None:
         raise Conflict("A step is already running in this room.", code="step_in_flight")
-    # The first step of the day is one of the moments the daily allowance is due.
-    await credits.grant_daily(conn, user.id, settings.daily_credits)
-    await credits.post_credits(conn, user.id, -step.cost, credits.LedgerKind.STEP_DEBIT, step_id=step.id)
-    await rooms.note_step(conn, room.id)
-    started = await event_log.append_event(
-        conn,
-        room.id,
-        EventKind.STEP_STARTED,
-        {
-            "step_id": str(step.id),
-            "player_id": user.id,
-            "turn_number": step.turn_number,
-            "direction": step.direction,
-            "cell": list(step.cell),
-            "prompt": step.prompt,
-            "cost": step.cost,
-        },
-    )
-    return step, started
+    step, seq, at = begun
+    return step, Event(room.id, seq, str(EventKind.STEP_STARTED), data, at), room
 
 
 # --- outside any transaction, under the lease --------------------------------------------------
@@ -194,18 +197,19 @@ async def paint(studio: Studio, step: Step, on_progress: Progress) -> list[Event
     try:
         async with keep_lease(studio.db, step, studio.settings.step_lease_seconds):
             async with studio.db.acquire() as conn:
-                room = await _room(conn, step.room_id)
-            neighbours = await load_neighbours(studio.db, studio.tiles, room.id, step.cell)
-            context = await asyncio.to_thread(engine.build_context, neighbours, step.cell, room.tile_size)
+                tile_size, placed = await tile_size_and_tiles(conn, step.room_id)
+            neighbours = await neighbours_of(studio.tiles, placed, step.cell)
+            context = await pixels.run(engine.build_context, neighbours, step.cell, tile_size)
             started = time.perf_counter()
             generated = await studio.generator.generate(context, step.prompt, seed=step.seed, on_progress=progress)
             generator_seconds = time.perf_counter() - started
             studio.metrics.generator_latency.observe(generator_seconds)
-            seams = await asyncio.to_thread(
-                partial(engine.correct_seams, method=studio.settings.seam_method), generated, context, room.tile_size
+            seams = await pixels.run(
+                engine.correct_seams, generated, context, tile_size, method=studio.settings.seam_method
             )
-            sha256 = await studio.blobs.put(await asyncio.to_thread(engine.encode_png, seams.tile))
-            studio.tiles.remember(sha256, seams.tile)
+            png, frozen = await pixels.run(encode_and_freeze, seams.tile)
+            sha256 = await studio.blobs.put(png)
+            studio.tiles.remember(sha256, frozen)
             crash_point(armed, "after_blob_write")
         crash_point(armed, "before_tx2")
         generator_ms = int(generator_seconds * 1000)
@@ -244,16 +248,18 @@ async def commit(
     context_drift: float | None = None,
 ) -> list[Event]:
     async with db.acquire() as conn, conn.transaction():
-        room = await locked_room(conn, step.room_id)
-        if not await steps.hold_lease(conn, room.id, step.fencing_token):
+        locked = await rooms.lock_for_commit(conn, step.room_id, step.fencing_token)
+        if locked is None:
+            raise NotFound("No such room.")
+        room, held, path = locked
+        if not held:
             raise LeaseLost()
         if room.status is not RoomStatus.PLAYING:
             # The host finished the room while we painted; the lease still let us get here.
             return await abort_if_running(conn, room, step, "room_finished")
-        tile = await steps.insert_tile(
-            conn,
-            room_id=room.id,
-            cell=step.cell,
+        tile = steps.TileRecord(
+            x=step.cell[0],
+            y=step.cell[1],
             position=room.tile_count,
             sha256=sha256,
             step_id=step.id,
@@ -262,20 +268,21 @@ async def commit(
             seam_score=seam_score,
             context_drift=context_drift,
         )
-        crash_point(settings.crash_at, "inside_tx2")
-        tile_count = await rooms.count_tile(conn, room.id)
-        await steps.finish_step(
-            conn,
-            step.id,
-            StepStatus.COMMITTED,
-            seam_score=seam_score,
-            context_drift=context_drift,
-            generator_ms=generator_ms,
-        )
-        await steps.release_lease(conn, room.id, step.fencing_token)
         committed = {"step_id": str(step.id), "player_id": step.user_id, "tile": tile_json(tile)}
-        events = [await event_log.append_event(conn, room.id, EventKind.STEP_COMMITTED, committed)]
-        path = [(t.x, t.y) for t in await steps.room_tiles(conn, room.id)]
+        # The tile, its count, the step committed, the lease released and `step.committed`: one
+        # statement (storage.steps.commit_tile), so nothing of it can exist without the rest.
+        tile_count, seq, at = await steps.commit_tile(
+            conn,
+            tile,
+            room_id=room.id,
+            fencing_token=step.fencing_token,
+            generator_ms=generator_ms,
+            event_kind=EventKind.STEP_COMMITTED,
+            event_data=json.dumps(committed),
+        )
+        crash_point(settings.crash_at, "inside_tx2")
+        events = [Event(room.id, seq, str(EventKind.STEP_COMMITTED), committed, at)]
+        path.append(step.cell)
         if tile_count >= room.max_steps or engine.frontier(path, room.extent) is None:
             events.append(await finish_room(conn, room, "complete"))
         else:
@@ -306,10 +313,3 @@ async def abort_if_running(conn: Connection, room: Room, step: Step, reason: str
             await rooms.set_turn(conn, room.id, turn)
         data["turn"] = turn_data(turn)
     return [await event_log.append_event(conn, room.id, EventKind.STEP_ABORTED, data)]
-
-
-async def _room(conn: Connection, room_id: UUID) -> Room:
-    room = await rooms.room_by_id(conn, room_id)
-    if room is None:
-        raise RuntimeError(f"room {room_id} of a running step is gone")
-    return room

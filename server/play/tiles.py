@@ -13,9 +13,10 @@ from uuid import UUID
 import numpy as np
 
 import engine
-from storage import BlobStore, Database, steps
+from server.play import pixels
+from storage import BlobStore, Connection, Database, steps
 
-__all__ = ["TileCache", "load_neighbours"]
+__all__ = ["TileCache", "load_neighbours", "neighbours_of", "encode_and_freeze", "tile_size_and_tiles"]
 
 
 class TileCache:
@@ -50,7 +51,7 @@ class TileCache:
         data = await self.blobs.get(sha256)
         if data is None:
             raise RuntimeError(f"blob {sha256} is missing")
-        tile = await asyncio.to_thread(engine.decode_png, data)
+        tile = await pixels.run(engine.decode_png, data)
         self.remember(sha256, tile)
         return self._tiles[sha256]
 
@@ -61,6 +62,28 @@ async def load_neighbours(
     """The decoded tiles of the 3 x 3 cells around `cell`: all the context window can touch."""
     async with db.acquire() as conn:
         placed = await steps.room_tiles(conn, room_id)
+    return await neighbours_of(tiles, placed, cell)
+
+
+async def neighbours_of(
+    tiles: TileCache, placed: list[steps.TileRecord], cell: tuple[int, int]
+) -> dict[tuple[int, int], np.ndarray]:
+    """load_neighbours() for a caller that has read the room's tiles already."""
     near = [t for t in placed if abs(t.x - cell[0]) <= 1 and abs(t.y - cell[1]) <= 1]
     pixels = await asyncio.gather(*(tiles.get(t.sha256) for t in near))
     return {(t.x, t.y): tile for t, tile in zip(near, pixels, strict=True)}
+
+
+def encode_and_freeze(tile: np.ndarray) -> tuple[bytes, np.ndarray]:
+    """The tile's PNG, and a read-only copy for the TileCache: both in a worker thread, so that
+    no megabyte is copied on the event loop (the cache keeps a read-only array as it is)."""
+    frozen = tile.copy()
+    frozen.flags.writeable = False
+    return engine.encode_png(tile), frozen
+
+
+async def tile_size_and_tiles(conn: Connection, room_id: UUID) -> tuple[int, list[steps.TileRecord]]:
+    found = await steps.tile_size_and_tiles(conn, room_id)
+    if found is None:
+        raise RuntimeError(f"room {room_id} of a running step is gone")
+    return found

@@ -49,20 +49,21 @@ def next_turn(current: Turn, order: Sequence[Member], turn_seconds: int | None, 
 async def advance_turn(conn: Connection, room: Room, settings: Settings, kind: EventKind, **data: Any) -> list[Event]:
     """Hands the turn to the next member (room locked by the caller) and records it as `kind`
     with `data`; then skips, one event each, players in a row who cannot pay for a step."""
-    order = await members.all_members(conn, room.id)
-    now = await database.now(conn)
+    order, now = await members.order_and_now(conn, room.id)
+    if now is None:
+        now = await database.now(conn)
     turn = next_turn(room.turn, order, room.turn_seconds, now)
-    await rooms.begin_turn(conn, room.id, turn)
-    events = [await event_log.append_event(conn, room.id, kind, {**data, "turn": turn_data(turn)})]
+    events = [await event_log.append_event(conn, room.id, kind, {**data, "turn": turn_data(turn)}, begin_turn=turn)]
     tried = {turn.player_id}
     while not await _can_pay(conn, turn, settings):
         following = next_turn(turn, order, room.turn_seconds, now)
         if following.player_id in tried:
             break  # nobody can pay: the turn stays where it is
         tried.add(following.player_id)
-        await rooms.begin_turn(conn, room.id, following)
         skipped = {"reason": "no_credits", "skipped_player_id": turn.player_id, "turn": turn_data(following)}
-        events.append(await event_log.append_event(conn, room.id, EventKind.TURN_SKIPPED, skipped))
+        events.append(
+            await event_log.append_event(conn, room.id, EventKind.TURN_SKIPPED, skipped, begin_turn=following)
+        )
         turn = following
     return events
 
@@ -70,8 +71,7 @@ async def advance_turn(conn: Connection, room: Room, settings: Settings, kind: E
 async def _can_pay(conn: Connection, turn: Turn, settings: Settings) -> bool:
     if turn.player_id is None:
         return True
-    await credits.grant_daily(conn, turn.player_id, settings.daily_credits)
-    return await credits.balance(conn, turn.player_id) >= settings.step_cost
+    return await credits.balance_after_daily(conn, turn.player_id, settings.daily_credits) >= settings.step_cost
 
 
 async def skip_turn(conn: Connection, room: Room, settings: Settings, reason: str) -> list[Event]:

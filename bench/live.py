@@ -1,0 +1,652 @@
+"""The live feed while tiles paint: real steps through HTTP and sockets, watchers in their own
+processes, at a list of offered rates, beside a bare `websockets.broadcast()` server in one run.
+
+    uv run python bench/live.py                        # small default, about 2-3 minutes
+    uv run python bench/live.py --rooms 100 --watchers 1000 --rates 5,10,20,30,40,60 --seconds 10
+    uv run python bench/live.py --bus redis            # one instance on a real redis-server
+    uv run python bench/live.py --bus two              # two instances on one Redis; players on
+                                                       # the first, watchers on the second
+
+What it does:
+1. Embedded Postgres, a real `exquisite serve` (MOCK_DELAY_MS=0, T=--tile-size), one
+   single-player room per player. Each player submits a step over HTTP and then waits on its
+   room socket for the next `turn.changed` (as the client does: no polling). A pacer hands out
+   submissions at the offered rate; a player still busy with its last step lets the token wait.
+2. `--watchers` spectator sockets, spread over the rooms, opened by `--watcher-procs` separate
+   processes. Each stamps the arrival of every `step.committed` frame against the event's `at`
+   (the database's clock in TX2), so the latency runs from the commit transaction to the last
+   watcher of that event.
+3. Per rate: achieved steps/s, server CPU per committed step (the server processes and their
+   children), commit-to-last-watcher p50/p99, pool wait p99 (the server's
+   exquisite_db_pool_wait_seconds histogram, when it has one), loop lag p99 (a ping/pong probe
+   through the server's event loop every 20 ms), refusals (503 busy), and the share of
+   progress frames.
+4. Then a bare websockets server (its own process), the same watcher processes, and the same
+   rooms: it broadcasts frames of the same size at each rate the real server achieved, stamped at
+   send; its p99 and the ratio are printed beside.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import resource
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+import asyncpg
+import httpx
+import psutil
+from websockets.asyncio.client import connect
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from engine import Direction
+from storage import EmbeddedPostgres
+from tests.servers import RedisServer, Served, clean_env, free_port
+
+PASSWORD = "benchmark password"
+WATCHER_USERS = 10
+
+BARE_SERVER = r"""
+import asyncio, json, sys, time
+from datetime import datetime, timezone
+from websockets.asyncio.server import serve, broadcast
+
+rooms = {}
+
+async def handler(ws):
+    path = ws.request.path
+    if path == "/control":
+        async for message in ws:
+            command = json.loads(message)
+            frame = command["frame"].replace("@AT@", datetime.now(timezone.utc).isoformat())
+            broadcast(rooms.get(command["room"], ()), frame)
+        return
+    room = path.rsplit("/", 1)[-1]
+    rooms.setdefault(room, set()).add(ws)
+    try:
+        await ws.send(json.dumps({"type": "snapshot", "room": {"id": room}}))
+        await ws.wait_closed()
+    finally:
+        rooms[room].discard(ws)
+
+async def main():
+    async with serve(handler, "127.0.0.1", int(sys.argv[1]), compression=None, max_queue=16):
+        print("ready", flush=True)
+        await asyncio.Future()
+
+asyncio.run(main())
+"""
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+# --- the watcher processes ---------------------------------------------------------------------
+
+
+async def watcher_main() -> None:
+    """Reads its plan on stdin, opens the sockets, says `ready`, records until `stop`, then
+    prints {room:seq: [sockets reached, latest latency ms]} and frame figures as JSON."""
+    plan = json.loads(sys.stdin.readline())
+    latest: dict[str, list[float]] = {}
+    frames: dict[str, list[int]] = {}
+    sockets = []
+
+    async def read(ws, room: str) -> None:
+        try:
+            async for message in ws:
+                arrived = time.time()
+                kind = message.split('"', 4)[3]
+                figures = frames.setdefault(kind, [0, 0])
+                figures[0] += 1
+                figures[1] += len(message)
+                if '"kind":"step.committed"' not in message:
+                    continue
+                body = json.loads(message)
+                latency = (arrived - datetime.fromisoformat(body["at"]).timestamp()) * 1000
+                entry = latest.setdefault(f"{room}:{body['seq']}", [0, 0.0])
+                entry[0] += 1
+                entry[1] = max(entry[1], latency)
+        except Exception:  # noqa: BLE001 - a closed socket ends its reader, whatever the cause
+            pass
+
+    gate = asyncio.Semaphore(40)
+    readers = []
+
+    async def open_one(url: str, room: str, headers: dict) -> None:
+        async with gate:
+            ws = await connect(url, additional_headers=headers, compression=None, open_timeout=120, max_queue=64)
+            sockets.append(ws)
+            readers.append(asyncio.create_task(read(ws, room)))
+
+    await asyncio.gather(*(open_one(*item) for item in plan))
+    print("ready", flush=True)
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, sys.stdin.readline)
+    print(json.dumps({"latest": latest, "frames": frames}), flush=True)
+    await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+
+
+class Watchers:
+    """`count` processes, each holding a slice of the plan."""
+
+    def __init__(self, plan: list[tuple[str, str, dict]], count: int) -> None:
+        self.slices = [plan[i::count] for i in range(count)]
+
+    async def __aenter__(self) -> Watchers:
+        self.processes = []
+        for part in self.slices:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                __file__,
+                "--watch",
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                limit=1 << 26,
+            )
+            process.stdin.write((json.dumps(part) + "\n").encode())
+            await process.stdin.drain()
+            self.processes.append(process)
+        for process in self.processes:
+            line = await asyncio.wait_for(process.stdout.readline(), 300)
+            if line.strip() != b"ready":
+                raise SystemExit(f"a watcher process failed to start: {line!r}")
+        return self
+
+    async def results(self) -> tuple[dict[str, list[float]], dict[str, list[int]]]:
+        merged: dict[str, list[float]] = {}
+        frames: dict[str, list[int]] = {}
+        for process in self.processes:
+            process.stdin.write(b"stop\n")
+            await process.stdin.drain()
+        for process in self.processes:
+            body = json.loads(await asyncio.wait_for(process.stdout.readline(), 120))
+            for key, (count, latency) in body["latest"].items():
+                entry = merged.setdefault(key, [0, 0.0])
+                entry[0] += count
+                entry[1] = max(entry[1], latency)
+            for kind, (count, size) in body["frames"].items():
+                figures = frames.setdefault(kind, [0, 0])
+                figures[0] += count
+                figures[1] += size
+        return merged, frames
+
+    async def __aexit__(self, *exc_info) -> None:
+        for process in self.processes:
+            if process.returncode is None:
+                process.kill()
+            await process.wait()
+
+
+# --- the players -------------------------------------------------------------------------------
+
+
+def _snake(number: int) -> Direction:
+    row, column = divmod(number, 8)
+    if column == 0:
+        return Direction.DOWN
+    return Direction.RIGHT if row % 2 == 0 else Direction.LEFT
+
+
+class Player:
+    def __init__(self, url: str, index: int, tile_size: int) -> None:
+        self.url, self.index, self.tile_size = url, index, tile_size
+        self.number = 0
+        self.committed: list[tuple[str, float]] = []  # (room:seq, perf time the player saw it)
+        self.refused = 0
+
+    async def setup(self) -> None:
+        self.http = httpx.AsyncClient(base_url=self.url, headers={"Origin": self.url}, timeout=60)
+        response = await self.http.post(
+            "/api/auth/signup",
+            json={"email": f"live{self.index}@example.com", "password": PASSWORD, "display_name": f"L{self.index}"},
+        )
+        response.raise_for_status()
+        body = {"name": f"live {self.index}", "mode": "open", "tile_size": self.tile_size, "max_steps": 64}
+        room = (await self.http.post("/api/rooms", json=body)).json()["room"]
+        room = (await self.http.post(f"/api/rooms/{room['id']}/start")).json()["room"]
+        self.room_id = room["id"]
+        self.nonce = room["turn"]["nonce"]
+        self.cookie = self.http.cookies["exq_session"]
+        headers = {"Origin": self.url, "Cookie": f"exq_session={self.cookie}"}
+        socket_url = self.url.replace("http", "ws") + f"/ws/rooms/{self.room_id}?after={room['seq']}"
+        self.ws = await connect(socket_url, additional_headers=headers, compression=None, max_queue=None)
+
+    async def step(self) -> None:
+        """One step: submit, then read the socket until the next turn."""
+        if self.number >= 62:
+            return
+        response = await self.http.post(
+            f"/api/rooms/{self.room_id}/steps",
+            json={"turn_nonce": self.nonce, "prompt": f"step {self.number}", "direction": _snake(self.number).value},
+            headers={"Idempotency-Key": str(uuid.uuid4())},
+        )
+        if response.status_code == 503:
+            self.refused += 1
+            await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
+            return
+        if response.status_code != 202:
+            raise SystemExit(f"step refused: {response.status_code} {response.text}")
+        self.number += 1
+        async for message in self.ws:
+            frame = json.loads(message)
+            kind = frame.get("kind")
+            if kind == "step.committed":
+                self.committed.append((f"{self.room_id}:{frame['seq']}", time.perf_counter()))
+            elif kind == "step.aborted":
+                raise SystemExit(f"step aborted: {frame}")
+            elif kind == "turn.changed":
+                self.nonce = frame["data"]["turn"]["nonce"]
+                return
+
+    async def close(self) -> None:
+        await self.ws.close()
+        await self.http.aclose()
+
+
+async def run_phase(players: list[Player], rate: float, seconds: float) -> tuple[float, float]:
+    """Offers `rate` steps/s for `seconds`, round-robin over idle players; returns (start, end)."""
+    idle: asyncio.Queue[Player] = asyncio.Queue()
+    for player in players:
+        idle.put_nowait(player)
+    tasks: set[asyncio.Task] = set()
+
+    async def one(player: Player) -> None:
+        try:
+            await player.step()
+        finally:
+            idle.put_nowait(player)
+
+    started = time.perf_counter()
+    count = int(rate * seconds)
+    for number in range(count):
+        delay = started + number / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        player = await idle.get()  # a token waits for a free player rather than pile up
+        task = asyncio.create_task(one(player))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+    end = time.perf_counter()
+    await asyncio.wait_for(asyncio.gather(*tasks), 120)
+    return started, end
+
+
+# --- probes ------------------------------------------------------------------------------------
+
+
+class LoopProbe:
+    """A socket that pings the server every 20 ms and keeps the pong delays."""
+
+    def __init__(self, url: str, cookie: str, room_id: str) -> None:
+        self.url, self.cookie, self.room_id = url, cookie, room_id
+        self.delays: list[float] = []
+
+    async def __aenter__(self) -> LoopProbe:
+        headers = {"Origin": self.url, "Cookie": f"exq_session={self.cookie}"}
+        self.ws = await connect(
+            self.url.replace("http", "ws") + f"/ws/rooms/{self.room_id}", additional_headers=headers, max_queue=None
+        )
+        self.task = asyncio.create_task(self._run())
+        return self
+
+    async def _run(self) -> None:
+        pongs: asyncio.Queue[float] = asyncio.Queue()
+
+        async def read() -> None:
+            async for message in self.ws:
+                if message == '{"type":"pong"}':
+                    pongs.put_nowait(time.perf_counter())
+
+        reader = asyncio.create_task(read())
+        try:
+            while True:
+                sent = time.perf_counter()
+                await self.ws.send('{"type":"ping"}')
+                got = await pongs.get()
+                self.delays.append((got - sent) * 1000)
+                await asyncio.sleep(0.02)
+        finally:
+            reader.cancel()
+
+    def take(self) -> list[float]:
+        taken, self.delays = self.delays, []
+        return taken
+
+    async def __aexit__(self, *exc_info) -> None:
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
+        await self.ws.close()
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            process = psutil.Process(pid)
+            for one in [process, *process.children(recursive=True)]:
+                times = one.cpu_times()
+                total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+_BUCKET = re.compile(r'^exquisite_db_pool_wait_seconds_bucket\{le="([^"]+)"\} (\S+)$', re.MULTILINE)
+
+
+async def pool_wait_buckets(url: str) -> dict[float, float] | None:
+    async with httpx.AsyncClient(timeout=10) as http:
+        text = (await http.get(f"{url}/metrics")).text
+    found = {float(le): float(count) for le, count in _BUCKET.findall(text)}
+    return found or None
+
+
+def bucket_p99(before: dict[float, float] | None, after: dict[float, float] | None) -> str:
+    if not before or not after:
+        return "n/a"
+    deltas = sorted((le, after[le] - before.get(le, 0.0)) for le in after)
+    total = deltas[-1][1]
+    if total <= 0:
+        return "n/a"
+    for le, count in deltas:
+        if count >= 0.99 * total:
+            return f"<={le * 1000:g} ms"
+    return "n/a"
+
+
+# --- the runs ----------------------------------------------------------------------------------
+
+
+async def fresh_database(pg: EmbeddedPostgres, name: str) -> str:
+    """An empty database; the server migrates it with its own schema.sql."""
+    admin = await asyncpg.connect(pg.uri())
+    await admin.execute(f"CREATE DATABASE {name}")
+    await admin.close()
+    return pg.uri(name)
+
+
+class TreeServed(Served):
+    """Served, running the server code of another source tree (a baseline), when given one."""
+
+    def __init__(self, data_dir: Path, tree: Path | None, **env) -> None:
+        super().__init__(data_dir, **env)
+        self.tree = tree
+
+    async def _start(self) -> bool:
+        if self.tree is None:
+            return await super()._start()
+        self.log = []
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "server",
+            "serve",
+            "--port",
+            str(self.port),
+            "--data-dir",
+            str(self.data_dir),
+            env=clean_env(**self.env),
+            cwd=self.tree,
+            stderr=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.DEVNULL,
+        )
+        while line := await asyncio.wait_for(self.process.stderr.readline(), timeout=30):
+            self.log.append(line.decode())
+            if b"Uvicorn running on" in line:
+                return True
+        await self.process.wait()
+        return False
+
+
+async def watcher_tokens(url: str) -> list[str]:
+    tokens = []
+    async with httpx.AsyncClient(base_url=url, headers={"Origin": url}, timeout=60) as http:
+        for index in range(WATCHER_USERS):
+            http.cookies.clear()
+            response = await http.post(
+                "/api/auth/signup",
+                json={"email": f"watch{index}@example.com", "password": PASSWORD, "display_name": f"W{index}"},
+            )
+            response.raise_for_status()
+            tokens.append(http.cookies["exq_session"])
+    return tokens
+
+
+def summarise(latest: dict[str, list[float]], keys: list[str], recipients: dict[str, int]) -> tuple[list[float], int]:
+    latencies, missing = [], 0
+    for key in keys:
+        count, latency = latest.get(key, [0, 0.0])
+        if count < recipients[key.split(":")[0]]:
+            missing += 1
+            continue
+        latencies.append(latency)
+    return latencies, missing
+
+
+async def run_exquisite(tmp: Path, args, tree: Path | None = None) -> list[dict]:
+    pg = EmbeddedPostgres(tmp / "pg", delete_on_exit=True)
+    pg.start()
+    redis = await RedisServer().start() if args.bus != "memory" else None
+    try:
+        dsn = await fresh_database(pg, "live")
+        env = dict(
+            DATABASE_URL=dsn,
+            AUTH_ATTEMPTS_PER_ADDRESS=1_000_000,
+            STEPS_PER_MINUTE=1_000_000,
+            SIGNUP_CREDITS=100_000,
+            MOCK_DELAY_MS=0,
+        )
+        if redis is not None:
+            env["REDIS_URL"] = redis.url
+        env.update(item.split("=", 1) for item in args.env)
+        servers = [TreeServed(tmp / "data", tree, **env)]
+        if args.bus == "two":
+            servers.append(TreeServed(tmp / "data", tree, **env))
+        for server in servers:
+            await server.__aenter__()
+        try:
+            front, back = servers[0], servers[-1]
+            players = [Player(front.url, index, args.tile_size) for index in range(args.rooms)]
+            gate = asyncio.Semaphore(10)
+
+            async def setup(player: Player) -> None:
+                async with gate:
+                    await player.setup()
+
+            await asyncio.gather(*(setup(player) for player in players))
+            tokens = await watcher_tokens(back.url)
+            plan = [
+                (
+                    f"{back.ws_url}/ws/rooms/{players[n % args.rooms].room_id}",
+                    players[n % args.rooms].room_id,
+                    {"Origin": back.url, "Cookie": f"exq_session={tokens[n % WATCHER_USERS]}"},
+                )
+                for n in range(args.watchers)
+            ]
+            recipients: dict[str, int] = {}
+            for _, room, _ in plan:
+                recipients[room] = recipients.get(room, 0) + 1
+            pids = [server.process.pid for server in servers]
+            phases = []
+            async with (
+                Watchers(plan, args.watcher_procs) as watchers,
+                LoopProbe(front.url, players[0].cookie, players[0].room_id) as probe,
+            ):
+                await asyncio.sleep(2.0)  # the watchers' connection burst settles (and its 503 busy window)
+                for rate in args.rates:
+                    seen = [len(player.committed) for player in players]
+                    refused = sum(player.refused for player in players)
+                    cpu = cpu_seconds(pids)
+                    buckets = await pool_wait_buckets(front.url)
+                    probe.take()
+                    started, ended = await run_phase(players, rate, args.seconds)
+                    elapsed = max(ended, time.perf_counter()) - started
+                    keys = [key for p, n in zip(players, seen, strict=True) for key, _ in p.committed[n:]]
+                    phases.append(
+                        {
+                            "rate": rate,
+                            "steps": len(keys),
+                            "achieved": len(keys) / elapsed,
+                            "cpu_ms": (cpu_seconds(pids) - cpu) * 1000 / max(1, len(keys)),
+                            "keys": keys,
+                            "pool_wait": bucket_p99(buckets, await pool_wait_buckets(front.url)),
+                            "loop_lag": percentile(probe.take(), 0.99),
+                            "refused": sum(player.refused for player in players) - refused,
+                        }
+                    )
+                await asyncio.sleep(1.0)
+                latest, frames = await watchers.results()
+            for phase in phases:
+                phase["latency"], phase["missing"] = summarise(latest, phase.pop("keys"), recipients)
+            total_frames = sum(count for count, _ in frames.values()) or 1
+            total_bytes = sum(size for _, size in frames.values()) or 1
+            progress = frames.get("progress", [0, 0])
+            phases[0]["frames"] = (progress[0] / total_frames, progress[1] / total_bytes)
+            for player in players:
+                await player.close()
+            return phases
+        finally:
+            for server in servers:
+                await server.__aexit__(None, None, None)
+    finally:
+        if redis is not None:
+            await redis.kill()
+        pg.stop()
+
+
+async def run_bare(args, rates: list[float]) -> list[list[float]]:
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", BARE_SERVER, str(port), stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        await process.stdout.readline()
+        rooms = [str(uuid.uuid4()) for _ in range(args.rooms)]
+        plan = [
+            (f"ws://127.0.0.1:{port}/rooms/{rooms[n % args.rooms]}", rooms[n % args.rooms], {})
+            for n in range(args.watchers)
+        ]
+        recipients: dict[str, int] = {}
+        for _, room, _ in plan:
+            recipients[room] = recipients.get(room, 0) + 1
+        sent_by_rate: list[list[str]] = []
+        async with Watchers(plan, args.watcher_procs) as watchers:
+            control = await connect(f"ws://127.0.0.1:{port}/control", compression=None)
+            seqs: dict[str, int] = {}
+            pad = "x" * 300
+            for rate in rates:
+                keys = []
+                started = time.perf_counter()
+                for number in range(max(1, int(rate * args.seconds))):
+                    delay = started + number / rate - time.perf_counter()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                    room = rooms[number % len(rooms)]
+                    seqs[room] = seqs.get(room, 0) + 1
+                    frame = (
+                        f'{{"type":"event","seq":{seqs[room]},"kind":"step.committed",'
+                        f'"data":{{"pad":"{pad}"}},"at":"@AT@"}}'
+                    )
+                    keys.append(f"{room}:{seqs[room]}")
+                    await control.send(json.dumps({"room": room, "frame": frame}))
+                sent_by_rate.append(keys)
+            await asyncio.sleep(1.0)
+            await control.close()
+            latest, _ = await watchers.results()
+        return [summarise(latest, keys, recipients)[0] for keys in sent_by_rate]
+    finally:
+        process.kill()
+        await process.wait()
+
+
+def knee(phases: list[dict]) -> float | None:
+    """The highest achieved rate whose p99 stays within 2x of the first (lowest) rate's."""
+    if not phases or not phases[0]["latency"]:
+        return None
+    base = percentile(phases[0]["latency"], 0.99)
+    best = None
+    for phase in phases:
+        if phase["latency"] and percentile(phase["latency"], 0.99) <= 2 * base:
+            best = phase["achieved"]
+    return best
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--watch", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--rooms", type=int, default=20)
+    parser.add_argument("--watchers", type=int, default=200)
+    parser.add_argument("--watcher-procs", type=int, default=2)
+    parser.add_argument("--rates", default="5,10,20,40", help="offered steps/s, comma separated")
+    parser.add_argument("--seconds", type=float, default=6.0, help="per rate")
+    parser.add_argument("--tile-size", type=int, default=256)
+    parser.add_argument("--bus", choices=["memory", "redis", "two"], default="memory")
+    parser.add_argument("--no-bare", action="store_true", help="skip the bare websockets baseline")
+    parser.add_argument(
+        "--env", action="append", default=[], metavar="KEY=VALUE", help="a setting for the servers (repeatable)"
+    )
+    parser.add_argument(
+        "--baseline-tree",
+        type=Path,
+        help="also run, first and in the same run, the server of this source tree (e.g. `git archive HEAD`)",
+    )
+    args = parser.parse_args()
+    if args.watch:
+        await watcher_main()
+        return
+    args.rates = [float(rate) for rate in args.rates.split(",")]
+    if sum(args.rates) * args.seconds / args.rooms > 60:
+        raise SystemExit("too many steps per room for an 8 x 8 extent: add rooms or shorten --seconds")
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    runs: list[tuple[str, list[dict]]] = []
+    if args.baseline_tree:
+        with tempfile.TemporaryDirectory(prefix="exquisite-live-") as tmp:
+            runs.append((f"baseline ({args.baseline_tree})", await run_exquisite(Path(tmp), args, args.baseline_tree)))
+    with tempfile.TemporaryDirectory(prefix="exquisite-live-") as tmp:
+        runs.append(("this tree", await run_exquisite(Path(tmp), args)))
+    achieved = [max(0.5, phase["achieved"]) for _, phases in runs for phase in phases]
+    bare = [] if args.no_bare else await run_bare(args, achieved)
+    print(
+        f"bench/live.py  bus={args.bus}  T={args.tile_size}  {args.rooms} rooms  {args.watchers} watchers"
+        f" in {args.watcher_procs} processes  {args.seconds:g} s per rate  {os.cpu_count()} cores"
+    )
+    offset = 0
+    for name, phases in runs:
+        print(f" {name}")
+        print(
+            "  offered  achieved  cpu/step   c2l p50   c2l p99   pool wait p99   loop lag p99  503s  missed"
+            "   bare p99   ratio"
+        )
+        for phase in phases:
+            lat = phase["latency"]
+            p99 = percentile(lat, 0.99)
+            bare_p99 = percentile(bare[offset], 0.99) if bare else float("nan")
+            offset += 1
+            print(
+                f"  {phase['rate']:7g}  {phase['achieved']:8.1f}  {phase['cpu_ms']:6.1f} ms"
+                f"  {percentile(lat, 0.5):6.1f} ms  {p99:6.1f} ms  {phase['pool_wait']:>13}"
+                f"  {phase['loop_lag']:9.1f} ms  {phase['refused']:4d}  {phase['missing']:6d}"
+                f"  {bare_p99:6.1f} ms  {p99 / bare_p99:6.2f}"
+            )
+        share = phases[0].get("frames", (0.0, 0.0))
+        print(f"  knee (p99 within 2x of the first rate's): {knee(phases) or 0:.1f} steps/s achieved")
+        print(f"  progress frames: {share[0] * 100:.1f}% of watcher frames, {share[1] * 100:.1f}% of their bytes")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
