@@ -1,6 +1,6 @@
 -- EXQUISITE schema. Applied at start-up and by `exquisite migrate`, in one transaction under an
 -- advisory lock, so it must stay idempotent: every statement is IF NOT EXISTS or equivalent.
--- schema_version: 8
+-- schema_version: 9
 
 CREATE TABLE IF NOT EXISTS schema_version (
     version     integer PRIMARY KEY,
@@ -294,3 +294,19 @@ BEGIN
     FROM rooms r WHERE r.id = p_room;
 END
 $$;
+
+-- Revocations, live (schema version 9): a revoked session or a disabled user is announced after
+-- commit, so every instance closes the sockets it held (storage/account_feed.py).
+CREATE OR REPLACE FUNCTION announce_revocation() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'sessions' THEN
+        PERFORM pg_notify('exquisite_revoked', NEW.user_id || ':' || encode(NEW.token_hash, 'hex'));
+    ELSE
+        PERFORM pg_notify('exquisite_revoked', NEW.id || ':*');
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE OR REPLACE TRIGGER sessions_revoked_announced AFTER UPDATE OF revoked_at ON sessions
+    FOR EACH ROW WHEN (OLD.revoked_at IS NULL AND NEW.revoked_at IS NOT NULL) EXECUTE FUNCTION announce_revocation();
+CREATE OR REPLACE TRIGGER users_disabled_announced AFTER UPDATE OF disabled_at ON users
+    FOR EACH ROW WHEN (OLD.disabled_at IS NULL AND NEW.disabled_at IS NOT NULL) EXECUTE FUNCTION announce_revocation();

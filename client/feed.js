@@ -1,5 +1,6 @@
 // One websocket per room tab (docs/protocol.md): ordered events, gap filling, reconnects.
 import { api } from "./api.js";
+import { refreshUser } from "./session.js";
 import { ReconnectingSocket } from "./socket.js";
 
 const BACKOFF_MS = [300, 1000, 2000, 4000, 8000, 12000];
@@ -33,6 +34,8 @@ export class RoomFeed {
       // While the socket is down, catch up over HTTP so the page is not frozen in the past.
       onDrop: () => this.enqueue(() => this.catchUp().catch(() => {})),
       onStatus: (state) => this.status(state),
+      // Signed out elsewhere (or disabled): the page learns who is here now, and redraws for it.
+      onSignedOut: () => refreshUser(),
     });
   }
 

@@ -12,11 +12,15 @@
  * - onFrame(frame, first, socket): every parsed frame of the current socket (`first`: its first);
  * - onDrop(heardAny): after a socket is given up, before the retry (`heardAny`: it sent a frame);
  * - onStatus("connecting" | "reconnecting" | "live"): "live" only through live(socket), when the
- *   owner has applied what it needed to.
+ *   owner has applied what it needed to;
+ * - onSignedOut(): the server closed the socket with 4001 (its session was revoked, its user
+ *   disabled): no retry, since the next handshake would be refused.
  */
+const SIGNED_OUT = 4001;
+
 export class ReconnectingSocket {
-  constructor({ url, backoff, heartbeat, silence, pingEvery = 0, onFrame, onDrop, onStatus }) {
-    Object.assign(this, { url, backoff, heartbeat, silence, pingEvery, onFrame, onDrop, onStatus });
+  constructor({ url, backoff, heartbeat, silence, pingEvery = 0, onFrame, onDrop, onStatus, onSignedOut = () => {} }) {
+    Object.assign(this, { url, backoff, heartbeat, silence, pingEvery, onFrame, onDrop, onStatus, onSignedOut });
     this.failures = 0;
     this.socket = null;
     this.stopped = true;
@@ -73,7 +77,14 @@ export class ReconnectingSocket {
       }
       this.onFrame(frame, first, socket);
     });
-    socket.addEventListener("close", () => this.drop(socket));
+    socket.addEventListener("close", (event) => {
+      if (event.code === SIGNED_OUT && socket === this.socket) {
+        this.stop();
+        this.onSignedOut();
+      } else {
+        this.drop(socket);
+      }
+    });
   }
 
   /** Says "live" if `socket` is still the current one. */

@@ -23,7 +23,7 @@ from server.play.step import Studio
 from server.play.tiles import TileCache
 from server.services import Limits, Services
 from server.settings import Settings
-from storage import CreditFeed, Database, EmbeddedPostgres, database, open_blob_store, open_bus
+from storage import AccountFeed, Database, EmbeddedPostgres, database, open_blob_store, open_bus
 
 __all__ = ["open_services", "open_database"]
 
@@ -99,7 +99,7 @@ async def open_services(
         tiles = TileCache(blobs)
         studio = Studio(settings=settings, db=db, blobs=blobs, tiles=tiles, generator=generator, metrics=metrics)
         hub = await stack.enter_async_context(Hub(db, bus, resync_seconds=settings.bus_resync_seconds))
-        await stack.enter_async_context(CreditFeed(db.dsn, hub.credits_changed))
+        await stack.enter_async_context(AccountFeed(db.dsn, hub.credits_changed, hub.sessions_revoked))
         runner = await stack.enter_async_context(
             StepRunner(studio, publisher, shutdown_grace=settings.shutdown_grace_seconds)
         )

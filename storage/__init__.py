@@ -1,9 +1,9 @@
 """Everything that persists: Postgres (every SQL statement lives here), blobs, the ledger."""
 
 from storage import accounts, admin, credits, database, events, listings, members, purchases, rooms, service, steps
+from storage.account_feed import AccountFeed
 from storage.blobs import BlobStore, BlobStoreError, LocalBlobStore, is_blob_key, open_blob_store
 from storage.bus import Bus, MemoryBus, RedisBus, open_bus
-from storage.credit_feed import CreditFeed
 from storage.database import Connection, Database
 from storage.embedded import EmbeddedPostgres
 from storage.errors import (
@@ -33,7 +33,7 @@ __all__ = [
     "service",
     "steps",
     "Bus",
-    "CreditFeed",
+    "AccountFeed",
     "MemoryBus",
     "RedisBus",
     "open_bus",

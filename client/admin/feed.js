@@ -28,6 +28,7 @@ export function createFeed({ onFrame, onRefused }) {
       if (!heardAny) onRefused();
     },
     onStatus: setConnection,
+    onSignedOut: onRefused,
   });
   return feed;
 }

@@ -15,18 +15,31 @@ from uuid import UUID
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-__all__ = ["Connection", "TOO_SLOW", "receive_object"]
+__all__ = ["Connection", "TOO_SLOW", "SIGNED_OUT", "receive_object"]
 
 log = logging.getLogger(__name__)
 
 TOO_SLOW = 4008
+# The socket's session was revoked (signed out, password changed) or its user disabled.
+SIGNED_OUT = 4001
 
 
 class Connection:
-    def __init__(self, websocket: WebSocket, *, room_id: UUID, user_id: int, member: bool, queue_size: int) -> None:
+    def __init__(
+        self,
+        websocket: WebSocket,
+        *,
+        room_id: UUID,
+        user_id: int,
+        session: bytes,
+        member: bool,
+        queue_size: int,
+    ) -> None:
         self.websocket = websocket
         self.room_id = room_id
         self.user_id = user_id
+        # The keyed hash of the session it was opened with, which a revocation names.
+        self.session = session
         self.member = member
         self.queue_size = queue_size
         self._queue: asyncio.Queue[str] = asyncio.Queue(queue_size)
@@ -71,11 +84,15 @@ class Connection:
             self._too_slow()
 
     def _too_slow(self) -> None:
+        log.info("socket of user %s in room %s is too slow: closing with %s", self.user_id, self.room_id, TOO_SLOW)
+        self.close_soon(TOO_SLOW)
+
+    def close_soon(self, code: int) -> None:
+        """Closes with `code` from a task of its own: for callers that may not wait."""
         if self.closing:
             return
         self.closing = True
-        log.info("socket of user %s in room %s is too slow: closing with %s", self.user_id, self.room_id, TOO_SLOW)
-        self._closer = asyncio.create_task(self._shut(TOO_SLOW))
+        self._closer = asyncio.create_task(self._shut(code))
 
     async def _write(self, first_frames: list[str]) -> None:
         for frame in first_frames:

@@ -18,7 +18,7 @@ import uuid
 from types import TracebackType
 from uuid import UUID
 
-from server.live.connection import Connection
+from server.live.connection import SIGNED_OUT, Connection
 from server.play.publisher import decode_event, frame
 from server.play.views import event_json
 from storage import Bus, Database, rooms
@@ -123,12 +123,21 @@ class Hub:
                 await self.bus.subscribe(str(connection.room_id))
 
     def credits_changed(self, user_id: int, credits: int) -> None:
-        """A user's balance changed (storage.CreditFeed): their sockets here are told at once."""
+        """A user's balance changed (storage.AccountFeed): their sockets here are told at once."""
         text = frame({"type": "account", "credits": credits})
         for channel in self.channels.values():
             for connection in list(channel.connections):
                 if connection.user_id == user_id:
                     connection.offer(text)
+
+    def sessions_revoked(self, user_id: int, session: bytes | None) -> None:
+        """A session was revoked (None: every session, the user was disabled): its sockets here
+        close with 4001, and the client stops rather than reconnect."""
+        for channel in self.channels.values():
+            for connection in list(channel.connections):
+                if connection.user_id == user_id and (session is None or connection.session == session):
+                    log.info("closing the socket of user %s in room %s: signed out", user_id, channel.room.id)
+                    connection.close_soon(SIGNED_OUT)
 
     # --- consumers: what the bus brings ---------------------------------------------------------
 

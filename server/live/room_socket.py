@@ -11,7 +11,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server.http.errors import error_frame, refusal_frame
 from server.http.origin import from_our_origin
-from server.http.sessions import optional_user
+from server.http.sessions import SESSION_COOKIE, optional_user, token_hash
 from server.http.steps import StepBody, check_idempotency_key, submit_step
 from server.http.validation import parse_fields, parse_room_id, services_of, whole_number
 from server.live.connection import Connection, receive_object
@@ -51,8 +51,14 @@ async def room_socket(websocket: WebSocket) -> None:
         return
 
     await websocket.accept()
+    session = token_hash(settings.secret, websocket.cookies.get(SESSION_COOKIE, ""))
     connection = Connection(
-        websocket, room_id=room.id, user_id=user.id, member=viewer.member, queue_size=settings.ws_send_queue
+        websocket,
+        room_id=room.id,
+        user_id=user.id,
+        session=session,
+        member=viewer.member,
+        queue_size=settings.ws_send_queue,
     )
     hub = services.hub
     await hub.attach(connection, room)

@@ -6,7 +6,7 @@ import json
 
 from playwright.async_api import WebSocketRoute, expect
 
-from tests.browser.ui import live, paint, person, start_with_two, tiles_shown
+from tests.browser.ui import live, paint, person, refused, start_with_two, tiles_shown
 
 OFFLINE_NOISE = ("WebSocket connection to", "Failed to load resource: net::ERR_INTERNET_DISCONNECTED")
 
@@ -110,3 +110,25 @@ async def test_a_missed_event_is_fetched_before_newer_ones_apply(browser, served
     finally:
         for someone in (ada, bo):
             await someone.context.close()
+
+
+async def test_signing_out_in_another_tab_closes_the_room_and_shows_the_welcome(browser, served, shots):
+    """The server closes the room socket with 4001; the page does not reconnect but asks who is
+    signed in now, and draws the welcome for nobody."""
+    ada = await person(browser, served, shots, "Ada")
+    bo = await person(browser, served, shots, "Bo")
+    try:
+        room_id = await start_with_two(ada, bo, "Short visit")
+        other_tab = await ada.context.new_page()
+        await other_tab.goto("/")
+        await other_tab.click("#logout")
+        await expect(other_tab.locator("#signup-form")).to_be_visible()
+        await expect(ada.page.locator("#account")).to_be_hidden()
+        await expect(ada.page.locator("#welcome")).to_be_visible()
+        assert not [s for s in ada.sockets if not s.is_closed()]  # nothing left trying to reconnect
+        # The room is redrawn for nobody: only a finished room is public, so asking is the way to know.
+        ada.assert_clean(refused(401, f"/api/rooms/{room_id}"))
+        await expect(bo.page.locator(".turn-title")).to_have_text("Ada's turn")  # Bo's room goes on
+    finally:
+        await ada.context.close()
+        await bo.context.close()

@@ -10,7 +10,7 @@ import websockets
 
 from server.http.sessions import SESSION_COOKIE
 from storage import events as event_log
-from tests.conftest import make_settings
+from tests.conftest import browser, make_settings
 from tests.play import join, new_player, open_room, settle, snapshot, start, step_and_settle
 from tests.servers import LiveServer
 from tests.sockets import room_socket
@@ -307,3 +307,29 @@ async def test_slow_consumer_is_closed_with_4008_and_resumes_without_loss(databa
         async with room_socket(server, host, room["id"], after=seqs[-1]) as resumed:
             rest = await resumed.events(401 - seqs[-1])
             assert [e["seq"] for e in rest] == list(range(seqs[-1] + 1, 402))
+
+
+async def test_signing_out_closes_that_sessions_sockets_with_4001_and_disabling_closes_them_all(
+    database_url, tmp_path, db
+):
+    async with live(database_url, tmp_path) as (server, http):
+        host, host_user = await new_player(http)
+        room = await open_room(host)
+        elsewhere = browser(http)
+        login = await elsewhere.post(
+            "/api/auth/login", json={"email": host_user["email"], "password": "correct horse battery"}
+        )
+        assert login.status_code == 200
+        async with room_socket(server, host, room["id"]) as here, room_socket(server, elsewhere, room["id"]) as there:
+            await here.next("presence")
+            await there.next("presence")
+            assert (await host.post("/api/auth/logout")).status_code == 204
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await here.next("never")
+            assert closed.value.rcvd.code == 4001
+            await there.send({"type": "ping"})
+            assert (await there.next("pong"))["type"] == "pong"  # the other session's socket stays
+            await db.execute("UPDATE users SET disabled_at = now() WHERE id = $1", host_user["id"])
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await there.next("never")
+            assert closed.value.rcvd.code == 4001
