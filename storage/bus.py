@@ -138,12 +138,17 @@ class RedisBus:
                 await self._pubsub.unsubscribe(self._channel(topic))
 
     async def check(self) -> None:
-        # After Redis restarts, the pool's first connection is a dead one: the ping that finds it
-        # so is not an answer about Redis, so one more ping on a fresh connection decides.
+        # After Redis restarts, the pool's connections are dead ones: the ping that finds one so is
+        # not an answer about Redis, so the pool is emptied and a ping on a fresh one decides.
         try:
             await self._client.ping()
         except (self._redis_module.ConnectionError, OSError):
+            await self._drop_stale_connections()
             await self._client.ping()
+
+    async def _drop_stale_connections(self) -> None:
+        with contextlib.suppress(self._redis_module.RedisError, OSError):
+            await self._client.connection_pool.disconnect()
 
     def listened(self, topic: str) -> bool:
         """False only while the last PUBLISH on the topic, under _RECEIVERS_FRESH seconds ago,
@@ -157,14 +162,16 @@ class RedisBus:
             batch = [await self._outbox.get()]
             while len(batch) < _PIPELINE_MAX and not self._outbox.empty():
                 batch.append(self._outbox.get_nowait())
-            # Like a lone PUBLISH, a batch is retried once: the first use of a connection that
-            # Redis dropped (a restart) fails. A repeat can only duplicate, which hubs skip.
+            # A batch is retried once, on fresh connections: after Redis restarts, every pooled
+            # connection is a dead one. A repeat can only duplicate, which hubs skip.
             for attempt in (1, 2):
                 try:
                     reached = await self._send(batch)
                 except (self._redis_module.RedisError, OSError) as exc:
                     if attempt == 2:
                         log.warning("publishing %d message(s) failed: %r", len(batch), exc)
+                    else:
+                        await self._drop_stale_connections()
                     continue
                 now = time.monotonic()
                 for (channel, _), count in zip(batch, reached, strict=True):
@@ -191,7 +198,10 @@ class RedisBus:
                 self.connected.set()
                 backoff = 0.05
                 if not first and self.on_reconnect is not None:
-                    await self.on_reconnect()
+                    try:
+                        await self.on_reconnect()
+                    except Exception:  # the listener must outlive a resync that failed
+                        log.exception("resync after the bus came back failed")
                 first = False
                 while True:
                     message = await pubsub.get_message(timeout=1.0)
