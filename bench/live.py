@@ -50,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine import Direction
 from storage import EmbeddedPostgres
-from tests.servers import RedisServer, Served, clean_env, free_port
+from tests.servers import RedisServer, Served, free_port
 
 PASSWORD = "benchmark password"
 WATCHER_USERS = 10
@@ -384,32 +384,7 @@ class TreeServed(Served):
 
     def __init__(self, data_dir: Path, tree: Path | None, **env) -> None:
         super().__init__(data_dir, **env)
-        self.tree = tree
-
-    async def _start(self) -> bool:
-        if self.tree is None:
-            return await super()._start()
-        self.log = []
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "server",
-            "serve",
-            "--port",
-            str(self.port),
-            "--data-dir",
-            str(self.data_dir),
-            env=clean_env(**self.env),
-            cwd=self.tree,
-            stderr=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.DEVNULL,
-        )
-        while line := await asyncio.wait_for(self.process.stderr.readline(), timeout=30):
-            self.log.append(line.decode())
-            if b"Uvicorn running on" in line:
-                return True
-        await self.process.wait()
-        return False
+        self.cwd = tree
 
 
 async def watcher_tokens(url: str) -> list[str]:

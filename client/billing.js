@@ -4,7 +4,7 @@
 // page waits for by asking /api/session, so they appear without a reload whichever comes first.
 import { api, ApiError } from "./api.js";
 import { $, h } from "./dom.js";
-import { currentUser, onUserChange, setUser } from "./session.js";
+import { currentUser, onUserChange, sellsCredits, setUser } from "./session.js";
 
 const WAIT_MS = 60_000;
 const ASK_EVERY_MS = 1000;
@@ -23,9 +23,8 @@ function money(amount, currency) {
 async function loadPacks() {
   if (packs !== null) return packs;
   try {
-    // Asked first, so that a server that sells nothing is never asked for its packs (a 404).
-    const { billing } = await api("GET", "/api/session");
-    packs = billing ? (await api("GET", "/api/billing/packs")).packs : [];
+    // A server that sells nothing (as /api/session said) is never asked for its packs (a 404).
+    packs = sellsCredits() ? (await api("GET", "/api/billing/packs")).packs : [];
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     packs = null; // unreachable now: asked again next time

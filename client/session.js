@@ -3,9 +3,11 @@ import { api, ApiError } from "./api.js";
 import { $ } from "./dom.js";
 
 let current = null;
+let selling = false; // whether this server sells credits, as /api/session said
 const listeners = new Set();
 
 export const currentUser = () => current;
+export const sellsCredits = () => selling;
 
 export function setUser(user) {
   current = user;
@@ -31,7 +33,9 @@ export function onUserChange(listener) {
 /** Reloads the user (credits change as steps start and abort); null when signed out. */
 export async function refreshUser() {
   try {
-    setUser((await api("GET", "/api/session")).user);
+    const session = await api("GET", "/api/session");
+    selling = Boolean(session.billing);
+    setUser(session.user);
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     if (error.code !== "network") throw error;

@@ -57,6 +57,8 @@ class Served:
 
     def __init__(self, data_dir: Path, *, port: int | None = None, **env) -> None:
         self.data_dir = data_dir
+        # The source tree whose `server` runs (None: this one); bench/live.py runs a baseline's.
+        self.cwd: Path | None = None
         self.chosen_port = port is not None
         self._use_port(port or free_port())
         self.env = {"MOCK_DELAY_MS": 0, "SESSION_SECRET": "test-secret", **CHEAP_PASSWORD_ENV, **env}
@@ -92,6 +94,7 @@ class Served:
             "--data-dir",
             str(self.data_dir),
             env=clean_env(**self.env),
+            cwd=self.cwd,
             stderr=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.DEVNULL,
         )
