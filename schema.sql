@@ -1,6 +1,6 @@
 -- EXQUISITE schema. Applied at start-up and by `exquisite migrate`, in one transaction under an
 -- advisory lock, so it must stay idempotent: every statement is IF NOT EXISTS or equivalent.
--- schema_version: 9
+-- schema_version: 10
 
 CREATE TABLE IF NOT EXISTS schema_version (
     version     integer PRIMARY KEY,
@@ -310,3 +310,81 @@ CREATE OR REPLACE TRIGGER sessions_revoked_announced AFTER UPDATE OF revoked_at 
     FOR EACH ROW WHEN (OLD.revoked_at IS NULL AND NEW.revoked_at IS NOT NULL) EXECUTE FUNCTION announce_revocation();
 CREATE OR REPLACE TRIGGER users_disabled_announced AFTER UPDATE OF disabled_at ON users
     FOR EACH ROW WHEN (OLD.disabled_at IS NULL AND NEW.disabled_at IS NOT NULL) EXECUTE FUNCTION announce_revocation();
+
+-- Canvases and retention (schema version 10). ----------------------------------------------------
+
+-- Check + TX1's reads, the Idempotency-Key's step among them (storage/rooms.py::lock_for_step):
+-- the key is looked up after the room lock, so a replay that waited for the lock sees the step its
+-- original committed, whatever happened to the turn since (invariant I5). A row even for an
+-- unknown room, so that the key is answered first.
+CREATE OR REPLACE FUNCTION lock_for_step(p_room uuid, p_user bigint, p_key text)
+RETURNS TABLE (r_room rooms, r_member boolean, r_running boolean, r_xs integer[], r_ys integer[], r_credits integer,
+               r_step steps)
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    PERFORM 1 FROM rooms WHERE rooms.id = p_room FOR UPDATE;
+    RETURN QUERY
+    SELECT r,
+           EXISTS (SELECT 1 FROM room_members m
+                   WHERE m.room_id = p_room AND m.user_id = p_user AND m.left_at IS NULL),
+           EXISTS (SELECT 1 FROM steps s WHERE s.room_id = p_room AND s.status = 'running'),
+           (SELECT coalesce(array_agg(t.x ORDER BY t.position), '{}') FROM tiles t WHERE t.room_id = p_room),
+           (SELECT coalesce(array_agg(t.y ORDER BY t.position), '{}') FROM tiles t WHERE t.room_id = p_room),
+           (SELECT u.credits FROM users u WHERE u.id = p_user),
+           (SELECT s FROM steps s WHERE s.user_id = p_user AND s.idempotency_key = p_key)
+    FROM (SELECT 1) AS one LEFT JOIN rooms r ON r.id = p_room;
+END
+$$;
+
+-- A finished room's composite, rendered once per tile count and scale and kept as a blob
+-- (server/play/canvas.py); `tile_side` is the pixels each tile got in it.
+CREATE TABLE IF NOT EXISTS canvases (
+    room_id     uuid NOT NULL REFERENCES rooms (id),
+    tile_count  integer NOT NULL CHECK (tile_count >= 0),
+    tile_side   integer NOT NULL CHECK (tile_side >= 1),
+    sha256      text NOT NULL CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (room_id, tile_count, tile_side)
+);
+
+-- Blob retention asks whether a blob is referenced (storage/retention.py), by tile or canvas.
+CREATE INDEX IF NOT EXISTS tiles_sha256 ON tiles (sha256);
+CREATE INDEX IF NOT EXISTS canvases_sha256 ON canvases (sha256);
+
+-- Account lifecycle (schema version 10). --------------------------------------------------------
+-- A session also ends after SESSION_IDLE_DAYS unused (storage/accounts.py::session_user records
+-- a use at most once per few minutes); rows from before start as used now.
+ALTER TABLE sessions ADD COLUMN IF NOT EXISTS last_seen_at timestamptz NOT NULL DEFAULT now();
+-- The lobby quota counts a host's rooms still in the lobby (server/http/rooms.py, create).
+CREATE INDEX IF NOT EXISTS rooms_lobby_host ON rooms (host_id) WHERE status = 'lobby';
+
+-- Display copies and timelapses (schema version 10). ---------------------------------------------
+-- A tile's WebP display copies, one per width asked, each made once on first request
+-- (server/play/renders.py); the PNG stays the canonical blob. A round's animated timelapse, once per room and tile count.
+CREATE TABLE IF NOT EXISTS display_copies (
+    tile_sha256 text NOT NULL CHECK (tile_sha256 ~ '^[0-9a-f]{64}$'),
+    width       integer NOT NULL CHECK (width >= 1),
+    sha256      text NOT NULL CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tile_sha256, width)
+);
+CREATE TABLE IF NOT EXISTS timelapses (
+    room_id     uuid NOT NULL REFERENCES rooms (id),
+    tile_count  integer NOT NULL CHECK (tile_count >= 1),
+    sha256      text NOT NULL CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (room_id, tile_count)
+);
+CREATE INDEX IF NOT EXISTS display_copies_sha256 ON display_copies (sha256);
+CREATE INDEX IF NOT EXISTS timelapses_sha256 ON timelapses (sha256);
+
+-- Presentations (schema version 10). -------------------------------------------------------------
+-- The shared reveal: the timelapse frame the host of a finished room shows every open page now
+-- (server/live/presentation.py), read by sockets that open later on any instance. `frame` is the
+-- number of tiles shown, NULL once the host stopped; `updated_at` orders the frames per room.
+CREATE TABLE IF NOT EXISTS presentations (
+    room_id     uuid PRIMARY KEY REFERENCES rooms (id),
+    frame       integer CHECK (frame >= 0 AND frame <= tile_count),
+    tile_count  integer NOT NULL CHECK (tile_count >= 0),
+    updated_at  timestamptz NOT NULL DEFAULT clock_timestamp()
+);

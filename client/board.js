@@ -3,6 +3,8 @@ import { h } from "./dom.js";
 
 const MIN_ZOOM = 0.05;
 const MAX_ZOOM = 4;
+// The widths the server makes WebP display copies at (GET /blobs/{sha256}.webp?w=).
+const COPY_WIDTHS = [128, 256, 512, 1024];
 
 export class Board {
   /** `describe(tile)` gives each tile's alt text. */
@@ -11,6 +13,7 @@ export class Board {
     this.describe = describe;
     this.tiles = new Map(); // step_id -> <img>
     this.view = { x: 0, y: 0, zoom: 1 };
+    this.copyWidth = 0; // the display copies' width, set by the first framing; it only grows
     this.follow = true; // refit as the canvas grows, until the user pans or zooms
     this.layer = h("div.board-layer");
     this.ghost = h("div.ghost-cell", { hidden: true, "aria-hidden": "true" });
@@ -29,7 +32,7 @@ export class Board {
       zoomButton("Fit the canvas to the screen", "⤢", () => { this.follow = true; this.fit(); }));
     this.el = h("div.board", {}, this.viewport, this.overlay, this.controls);
     this.bindGestures();
-    this.resizeObserver = new ResizeObserver(() => this.follow && this.fit());
+    this.resizeObserver = new ResizeObserver(() => (this.follow ? this.fit() : this.apply()));
     this.resizeObserver.observe(this.viewport);
   }
 
@@ -55,10 +58,15 @@ export class Board {
     // One pixel wider and taller than its cell: at a zoom that puts a seam between two screen
     // pixels, each image's anti-aliased edge would let the background show through as a faint
     // line; the one-pixel overlap covers it (the tile is stretched by 1/T, which nobody can see).
+    // Shown from a WebP display copy as wide as the screen needs (a fraction of the PNG's bytes;
+    // the PNG stays the canonical tile), chosen once the board knows its zoom; off-screen tiles
+    // load when they scroll near.
     const img = h("img.tile", {
-      src: tile.url, alt: this.describe(tile), width: this.size + 1, height: this.size + 1, draggable: "false",
-      dataset: { x: tile.x, y: tile.y, position: tile.position ?? "" },
+      alt: this.describe(tile), width: this.size + 1, height: this.size + 1,
+      draggable: "false", loading: "lazy", decoding: "async",
+      dataset: { x: tile.x, y: tile.y, position: tile.position ?? "", url: tile.url },
     });
+    if (this.copyWidth) img.src = displayCopy(tile.url, this.copyWidth, this.size);
     img.style.transform = `translate(${tile.x * this.size}px, ${tile.y * this.size}px)`;
     if (animate) img.classList.add("arriving");
     this.layer.insertBefore(img, this.ghost);
@@ -124,6 +132,12 @@ export class Board {
   apply() {
     const { x, y, zoom } = this.view;
     this.layer.style.transform = `translate(${x}px, ${y}px) scale(${zoom})`;
+    // Zoomed in past what the copies show sharply: every tile moves to wider copies.
+    const needed = this.size * zoom * (window.devicePixelRatio || 1);
+    const width = COPY_WIDTHS.find((w) => w >= needed) ?? COPY_WIDTHS[COPY_WIDTHS.length - 1];
+    if (width <= this.copyWidth || !this.viewport.clientWidth) return;
+    this.copyWidth = width;
+    for (const img of this.tiles.values()) img.src = displayCopy(img.dataset.url, width, this.size);
   }
 
   panBy(dx, dy) {
@@ -203,4 +217,11 @@ export class Board {
       }
     });
   }
+}
+
+/** /blobs/{sha256}.png -> /blobs/{sha256}.webp?w=width (no `w` at the tile's own size); any
+ * other address as it is. */
+function displayCopy(url, width, tileSize) {
+  if (!/^\/blobs\/[0-9a-f]{64}\.png$/.test(url)) return url;
+  return url.replace(/\.png$/, width < tileSize ? `.webp?w=${width}` : ".webp");
 }

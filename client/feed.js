@@ -11,7 +11,7 @@ const SILENCE_LIMIT_MS = 45000;
  * Delivers a room's events to `handlers` exactly once and in seq order, whatever the socket does.
  *
  * handlers: snapshot(room), event(event), presence(frame), progress(frame), error(frame),
- * account(frame), status("connecting" | "live" | "reconnecting").
+ * account(frame), present(frame), status("connecting" | "live" | "reconnecting").
  * Every frame goes through one promise chain, so a gap fetch finishes before anything newer applies.
  */
 export class RoomFeed {
@@ -47,6 +47,14 @@ export class RoomFeed {
     this.link.stop();
   }
 
+  /** Gives `body` to the open socket (a `present` frame); false when there is none. */
+  send(body) {
+    const socket = this.link.socket;
+    if (socket?.readyState !== WebSocket.OPEN) return false;
+    socket.send(JSON.stringify(body));
+    return true;
+  }
+
   status(state) {
     this.state = state;
     this.handlers.status(state);
@@ -80,6 +88,9 @@ export class RoomFeed {
         break;
       case "account":
         this.handlers.account?.(frame);
+        break;
+      case "present":
+        this.handlers.present?.(frame);
         break;
       default:
         break;

@@ -1,6 +1,7 @@
 // The room page: one snapshot, then the live feed; composes the board, the turn card, the
 // players, the host's controls and, once finished, the reveal.
 import { api, ApiError, submitStep } from "./api.js";
+import { Attention } from "./attention.js";
 import { Board } from "./board.js";
 import { ConfirmDialog } from "./confirm.js";
 import { announce, h, toast } from "./dom.js";
@@ -40,6 +41,7 @@ export class RoomPage {
       announce,
     });
     this.players = new Players({ onRemove: (member, button) => this.confirmRemove(member, button) });
+    this.attention = new Attention(); // "your turn" while this tab is in the background
     this.sideSlot = h("div.side-slot");
     // What happened to the room, in words, newest first; read out as it grows.
     this.news = h("ol.news");
@@ -49,7 +51,7 @@ export class RoomPage {
     this.el = h("div.room-page", {}, this.header.el,
       h("div.room-grid", {},
         this.stage = h("section.stage", { "aria-label": "Canvas" }, this.board.el),
-        h("aside.sidebar", {}, this.turn.el, this.sideSlot, this.players.el, this.newsCard)));
+        h("aside.sidebar", {}, this.turn.el, this.sideSlot, this.players.el, this.attention.el, this.newsCard)));
     this.feed = new RoomFeed(room.id, room.seq, {
       snapshot: (snapshot) => this.replace(snapshot),
       event: (event) => this.onEvent(event),
@@ -57,6 +59,8 @@ export class RoomPage {
       progress: (frame) => this.onProgress(frame),
       error: (frame) => toast(frame.message || refusalMessage(frame), "bad"),
       account: (frame) => setCredits(frame.credits),
+      // The host's shared reveal: kept for a reveal built later (a folded room's tiles arrive after).
+      present: (frame) => { this.presented = frame.frame === null ? null : frame; this.reveal?.present(frame); },
       status: (state) => this.onStatus(state),
     });
     this.narrow = window.matchMedia(NARROW);
@@ -72,10 +76,9 @@ export class RoomPage {
     const warning = takeNote(room.id);
     if (warning) this.header.showWarning(warning);
     this.replace(room);
-    // A finished room changes once more at most, when its host plays again: its players keep
-    // listening for that; everyone else reads it without a socket (signed out, none is allowed).
-    const me = currentUser();
-    if (room.status === "finished" && !(isMember(room, me) && !room.rematch_id)) this.live = true;
+    // A finished room changes once more at most, when its host plays again, but its host may
+    // present the reveal to every page: signed in, everyone listens (signed out, no socket is allowed).
+    if (room.status === "finished" && !currentUser()) this.live = true;
     else this.feed.start();
   }
 
@@ -87,6 +90,7 @@ export class RoomPage {
     this.confirm.destroy();
     this.turn.destroy();
     this.reveal?.destroy();
+    this.attention.destroy();
     this.board.destroy();
   }
 
@@ -284,7 +288,7 @@ export class RoomPage {
     this.renderStage();
     this.renderSide();
     const alert = isMyTurn(room, me) && !room.step ? "Your turn! · " : "";
-    document.title = `${alert}${room.name} · EXQUISITE`;
+    this.attention.update(room, me, `${alert}${room.name} · EXQUISITE`); // it sets the title
   }
 
   /**
@@ -313,11 +317,13 @@ export class RoomPage {
     const revealed = room.status === "finished" && room.tiles.length === room.tile_count;
     this.turn.el.hidden = revealed;
     if (revealed && !this.reveal) {
-      this.reveal = new Reveal(room, this.board);
+      const live = { userId: currentUser()?.id, send: (body) => this.feed.send(body) };
+      this.reveal = new Reveal(room, this.board, live);
       this.sideSlot.replaceChildren(this.reveal.el);
       this.board.setOverlay(null);
       // Unfolding live: the tiles land one after another, in the order they were painted.
       this.board.setTiles(this.reveal.tiles, this.wasPlaying && room.mode === "folded");
+      if (this.presented) this.reveal.present(this.presented);
     }
     if (room.status !== "finished") this.wasPlaying = true;
   }

@@ -34,6 +34,9 @@ export function applyEvent(room, { seq, kind, data }) {
         // The same turn given more time keeps its nonce, should this copy not carry it.
         const same = room.turn && room.turn.number === data.turn.number && room.turn.player_id === data.turn.player_id;
         room.turn = same && !data.turn.nonce && room.turn.nonce ? { ...data.turn, nonce: room.turn.nonce } : data.turn;
+        // A folded room tells only the player whose turn it is where the way on is: what this
+        // viewer held belongs to another turn, unknown until a fresh snapshot says.
+        if (!same) room.free_directions = null;
       }
       break;
     case "step.started":

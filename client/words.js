@@ -1,8 +1,14 @@
 // Plain-language explanations for the codes and reasons the server sends (docs/protocol.md, /openapi.json).
 
 const ABORT_REASONS = {
-  refused: "the image service refused the prompt (content policy)",
+  generator_refused: "the image service refused the prompt (content policy)",
+  generator_timeout: "the image service took too long",
+  generator_busy: "the image service is busy right now",
+  generator_unavailable: "the image service is out of order; the operators have been alerted",
+  generator_bad_output: "the image service sent back an unusable picture",
   generator_error: "the image service had an error",
+  // Steps aborted before these reasons were renamed (issue 13) keep their old words.
+  refused: "the image service refused the prompt (content policy)",
   timeout: "the image service took too long",
   bad_output: "the image service sent back an unusable picture",
   lease_expired: "the server painting it stopped answering",
@@ -16,6 +22,7 @@ const REFUSALS = {
   not_your_turn: "It is not your turn any more.",
   stale_nonce: "The turn moved on while you were typing. Have a look at the canvas and try again.",
   step_in_flight: "A tile is already being painted. Wait for it to land.",
+  prompt_refused: "That prompt was refused by the content policy and cost nothing. Try another one.",
   cell_unavailable: "That spot is taken or off the edge. Pick another direction.",
   room_not_playing: "The room is not playing right now.",
   insufficient_credits: "You are out of credits, so you cannot paint a tile.",
@@ -46,7 +53,8 @@ export function abortMessage({ reason, refund }, mine, painterName) {
   if (mine) {
     const credit = refund ? ` Your ${refund === 1 ? "credit was" : `${refund} credits were`} refunded.` : "";
     return `Your tile was not painted: ${why}.${credit} It is still your turn, so try again${
-      reason === "refused" ? " with a different prompt" : ""}.`;
+      reason === "generator_refused" || reason === "refused" ? " with a different prompt"
+        : reason === "generator_busy" ? " in a minute" : ""}.`;
   }
   return `${painterName}'s tile was not painted: ${why}. It is still their turn.`;
 }
@@ -140,3 +148,16 @@ export function sentence(message) {
   const text = message.replace(/^[A-Za-z_-]+: /, "").trim();
   return text.charAt(0).toUpperCase() + text.slice(1) + (/[.!?]$/.test(text) ? "" : ".");
 }
+
+// "Your turn" for a player who is in another tab (attention.js).
+export const AWAY = {
+  heading: "Away from this tab?",
+  hint: "While this tab is in the background, its title and icon show when it is your turn.",
+  title: (roomName) => `● Your turn · ${roomName} · EXQUISITE`,
+  sound: "Play a sound on my turn",
+  notify: "Notify me when it's my turn",
+  notifyOn: "Your browser will notify you when it is your turn.",
+  notifyBlocked: "Notifications are blocked for this site in your browser's settings.",
+  noteTitle: "Your turn in EXQUISITE",
+  noteBody: (roomName) => `${roomName}: write a prompt and pick a direction.`,
+};

@@ -7,7 +7,7 @@ I/O: arrays in, arrays out, so every server instance computes the same pixels.
 from __future__ import annotations
 
 from engine.composite import composite
-from engine.context import build_context, cut_tile, keep_mask
+from engine.context import build_context, cut_tile, edge_window, keep_mask
 from engine.errors import (
     CellUnavailable,
     EngineError,
@@ -51,6 +51,7 @@ __all__ = [
     "target_cell",
     # pixels
     "build_context",
+    "edge_window",
     "keep_mask",
     "cut_tile",
     "composite",

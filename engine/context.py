@@ -4,6 +4,9 @@ The window is 2T x 2T, centred on the target cell: the target occupies [T/2, 3T/
 and the window covers the nearer half of each of its eight neighbours. Pixels of existing tiles
 are copied in opaque (alpha 255, the KEEP region); everything else is (0, 0, 0, 0). The alpha
 channel is therefore the mask, with transparent meaning "paint here", as OpenAI's edit API reads it.
+
+A folded room shows the player whose turn it is less than the generator gets: `edge_window()` is
+the same window holding only the T/4-deep strip of the frontier tile that borders the target.
 """
 
 from __future__ import annotations
@@ -14,9 +17,9 @@ import numpy as np
 
 from engine._pixels import OPAQUE, check_image, check_tile_size, opaque_copy
 from engine.errors import CellUnavailable
-from engine.geometry import Cell
+from engine.geometry import Cell, Direction
 
-__all__ = ["build_context", "keep_mask", "cut_tile"]
+__all__ = ["build_context", "edge_window", "keep_mask", "cut_tile"]
 
 
 def _spans(tile_size: int) -> dict[int, tuple[slice, slice]]:
@@ -46,6 +49,28 @@ def build_context(tiles: Mapping[Cell, np.ndarray], target: Cell, tile_size: int
             (rows_w, rows_t), (cols_w, cols_t) = spans[dy], spans[dx]
             opaque_copy(tile[rows_t, cols_t], window[rows_w, cols_w])
     return window
+
+
+def edge_window(frontier_tile: np.ndarray, direction: Direction, tile_size: int) -> np.ndarray:
+    """The (2T, 2T, 4) window a folded room shows whoever continues `frontier_tile` in `direction`:
+    laid out as build_context()'s, but opaque only on the T/4-deep strip of that tile which borders
+    the target cell; transparent everywhere else, whatever other tiles surround the target."""
+    check_tile_size(tile_size)
+    check_image(frontier_tile, tile_size, "frontier tile")
+    dx, dy = direction.delta
+    window = build_context({(-dx, -dy): frontier_tile}, (0, 0), tile_size)
+    half, depth = tile_size // 2, tile_size // 4
+    target = slice(half, half + tile_size)
+    before, after = slice(half - depth, half), slice(half + tile_size, half + tile_size + depth)
+    rows, cols = {
+        Direction.RIGHT: (target, before),
+        Direction.LEFT: (target, after),
+        Direction.DOWN: (before, target),
+        Direction.UP: (after, target),
+    }[direction]
+    edge = np.zeros_like(window)
+    edge[rows, cols] = window[rows, cols]
+    return edge
 
 
 def keep_mask(context: np.ndarray) -> np.ndarray:

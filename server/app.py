@@ -8,9 +8,11 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 
 from engine import Generator
 from server.http import openapi, pages
+from server.http.addresses import ForwardedFor
 from server.http.api import API_ROUTES
 from server.http.errors import EXCEPTION_HANDLERS
 from server.http.middleware import RequestContext, SecurityHeaders
@@ -21,6 +23,8 @@ from server.metrics import Metrics
 from server.settings import Settings
 
 __all__ = ["create_app"]
+
+COMPRESSED_TYPES = ("text/event-stream", "image/png", "image/webp", "image/jpeg", "application/octet-stream")
 
 
 def create_app(settings: Settings | None = None, *, generator: Generator | None = None) -> Starlette:
@@ -42,6 +46,9 @@ def create_app(settings: Settings | None = None, *, generator: Generator | None 
         *admin_socket.routes,
     ]
     middleware = [
+        Middleware(ForwardedFor, hops=settings.trusted_proxy_hops),
+        # Text (pages, scripts, styles, JSON) compressed; pictures already are.
+        Middleware(GZipMiddleware, minimum_size=1024, exclude_content_types=COMPRESSED_TYPES),
         Middleware(SecurityHeaders, production=settings.production),
         Middleware(RequestContext, metrics=metrics),
         Middleware(OriginGuard, public_url=settings.public_url, development=not settings.production),

@@ -29,6 +29,13 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the app")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--trusted-proxy-hops",
+        type=int,
+        choices=range(11),
+        metavar="N",
+        help="proxies in front that append to X-Forwarded-For (default TRUSTED_PROXY_HOPS, else 0)",
+    )
     for command in (serve, commands.add_parser("migrate", help="apply schema.sql")):
         command.add_argument("--data-dir", type=Path, help="where local data lives (default ./.exquisite)")
     admin = commands.add_parser("create-admin", help="make an existing user an admin")
@@ -44,6 +51,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         _refuse(f"invalid configuration:\n{exc}")
     if args.data_dir is not None:
         settings = settings.model_copy(update={"data_dir": args.data_dir})
+    if getattr(args, "trusted_proxy_hops", None) is not None:
+        settings = settings.model_copy(update={"trusted_proxy_hops": args.trusted_proxy_hops})
     problems = settings.production_problems()
     if problems:
         _refuse("refusing to start in production: " + "; ".join(problems))
@@ -79,7 +88,11 @@ def _serve(settings: Settings, host: str, port: int) -> None:
         port=port,
         # Per-message compression costs hundreds of KiB per socket; frames here are small.
         ws_per_message_deflate=False,
-        proxy_headers=True,
+        # The client address is what the app's ForwardedFor reads from the right-most hops the
+        # platform's proxies appended (TRUSTED_PROXY_HOPS), never uvicorn's reading, which with
+        # FORWARDED_ALLOW_IPS="*" takes the left-most entry: the one the client wrote.
+        proxy_headers=False,
+        forwarded_allow_ips="",
         log_level="info",
         **structured,
     )

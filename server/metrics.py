@@ -73,6 +73,12 @@ class Metrics:
         self.generator_failures = Counter(
             "exquisite_generator_failures", "Generator failures by reason.", ["reason"], registry=self.registry
         )
+        # The alarm: a key refused, a model unknown or shut down, a quota exhausted (engine GeneratorUnavailable).
+        self.generator_unavailable = Gauge(
+            "exquisite_generator_unavailable",
+            "1 while the generator cannot paint until an operator acts (key, model, quota), else 0.",
+            registry=self.registry,
+        )
         # Buckets from bench/seams.py: a blended true continuation scores ~0.1-0.3, a visible seam
         # 1-4; a faithful generator drifts 1-6 grey levels from its context, one ignoring it 15-60.
         self.seam_score = Histogram(

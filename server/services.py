@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from engine import Generator
 from server.billing.stripe_gateway import StripeGateway
 from server.http.passwords import Passwords
-from server.http.ratelimit import RateLimiter
+from server.http.ratelimit import LiveCount, RateLimit
 from server.live.hub import Hub
 from server.load import Load
 from server.metrics import Metrics
@@ -26,13 +26,18 @@ __all__ = ["Services", "Limits"]
 
 @dataclass(frozen=True)
 class Limits:
-    """The per-minute quotas of server/http/ratelimit.py."""
+    """The quotas of server/http/ratelimit.py, shared by every instance when REDIS_URL is set."""
 
-    auth_by_address: RateLimiter
-    auth_by_email: RateLimiter
-    step_submissions: RateLimiter
-    admin_actions: RateLimiter
-    checkouts: RateLimiter
+    auth_by_address: RateLimit
+    # Failed sign-ins (and sign-ups) per email and address; and per email, a slow hourly ceiling.
+    auth_by_email: RateLimit
+    auth_ceiling: RateLimit
+    step_submissions: RateLimit
+    admin_actions: RateLimit
+    checkouts: RateLimit
+    rooms_created: RateLimit
+    sockets_by_user: LiveCount
+    sockets_by_address: LiveCount
 
 
 @dataclass(frozen=True)

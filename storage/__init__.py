@@ -1,6 +1,20 @@
 """Everything that persists: Postgres (every SQL statement lives here), blobs, the ledger."""
 
-from storage import accounts, admin, credits, database, events, listings, members, purchases, rooms, service, steps
+from storage import (
+    accounts,
+    admin,
+    credits,
+    database,
+    events,
+    listings,
+    members,
+    presentations,
+    purchases,
+    renders,
+    rooms,
+    service,
+    steps,
+)
 from storage.account_feed import AccountFeed
 from storage.blobs import BlobStore, BlobStoreError, LocalBlobStore, is_blob_key, open_blob_store
 from storage.bus import Bus, MemoryBus, RedisBus, open_bus
@@ -28,7 +42,9 @@ __all__ = [
     "events",
     "listings",
     "members",
+    "presentations",
     "purchases",
+    "renders",
     "rooms",
     "service",
     "steps",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 from typing_extensions import TypedDict
@@ -21,6 +21,10 @@ __all__ = [
     "insert_session",
     "session_user",
     "revoke_session",
+    "SessionInfo",
+    "live_sessions",
+    "revoke_other_sessions",
+    "lobby_rooms_hosted",
     "set_password",
     "make_admin",
 ]
@@ -114,17 +118,81 @@ async def insert_session(conn: Connection, *, token_hash: bytes, user_id: int, e
     )
 
 
-async def session_user(conn: Connection, token_hash: bytes) -> User | None:
-    """The user of a live session: not revoked, not expired, user not disabled."""
-    # Returns the session's user, or no row.
+async def session_user(conn: Connection, token_hash: bytes, *, idle: timedelta, touch_after: timedelta) -> User | None:
+    """The user of a live session: not revoked, not expired, used within `idle`, user not
+    disabled. Records the use when the last one recorded is older than `touch_after`, in the
+    same round trip, so a session costs at most one write per `touch_after`."""
+    # Returns the session's user, or no row; the CTE's UPDATE moves last_seen_at when stale.
     row = await conn.fetchrow(
-        f"""SELECT {", ".join("u." + c for c in _USER_COLUMNS.split(", "))}
-            FROM sessions s JOIN users u ON u.id = s.user_id
-            WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()
-              AND u.disabled_at IS NULL""",
+        f"""WITH live AS (
+                SELECT s.token_hash, s.last_seen_at, {", ".join("u." + c for c in _USER_COLUMNS.split(", "))}
+                FROM sessions s JOIN users u ON u.id = s.user_id
+                WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()
+                  AND s.last_seen_at > now() - $2::interval AND u.disabled_at IS NULL
+            ), touched AS (
+                UPDATE sessions SET last_seen_at = now() FROM live
+                WHERE sessions.token_hash = live.token_hash AND live.last_seen_at < now() - $3::interval
+            )
+            SELECT {_USER_COLUMNS} FROM live""",
         token_hash,
+        idle,
+        touch_after,
     )
     return None if row is None else _user(row)
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    handle: str
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    current: bool
+
+
+async def live_sessions(conn: Connection, user_id: int, current: bytes, *, idle: timedelta) -> list[SessionInfo]:
+    """The user's live sessions, most recently used first, each named by a short prefix of its
+    token's keyed hash (which says nothing of the token); `current` is the asking one's hash."""
+    # Returns at most 100 sessions.
+    rows = await conn.fetch(
+        """SELECT encode(substr(token_hash, 1, 8), 'hex') AS handle, created_at, last_seen_at, expires_at,
+                  token_hash = $2 AS current
+           FROM sessions
+           WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now() AND last_seen_at > now() - $3::interval
+           ORDER BY last_seen_at DESC, created_at DESC LIMIT 100""",
+        user_id,
+        current,
+        idle,
+    )
+    return [SessionInfo(**dict(row)) for row in rows]
+
+
+async def revoke_other_sessions(conn: Connection, user_id: int, keep_session: bytes) -> int:
+    """Revokes every live session of the user but `keep_session`; returns how many. Each
+    revocation is announced after commit (schema.sql), which closes that session's sockets."""
+    # Returns the command status with the number of revoked sessions.
+    status = await conn.execute(
+        """UPDATE sessions SET revoked_at = now()
+           WHERE user_id = $1 AND revoked_at IS NULL AND token_hash <> $2""",
+        user_id,
+        keep_session,
+    )
+    return int(status.split()[-1])
+
+
+async def lobby_rooms_hosted(conn: Connection, user_id: int) -> int:
+    """How many rooms the user hosts in the lobby, with the user's row locked until the caller's
+    transaction ends, so that one user's concurrent room creations count one after another."""
+    # Returns nothing; locks the user's row. Its own statement: under READ COMMITTED, the count
+    # below then sees the rooms a previous holder of the lock committed (in one statement with
+    # the lock, it would read the snapshot taken before the wait).
+    await conn.execute("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", user_id)
+    # Returns the count.
+    count: int = await conn.fetchval(
+        "SELECT count(*) FROM rooms WHERE host_id = $1 AND status = 'lobby'",
+        user_id,
+    )
+    return count
 
 
 async def revoke_session(conn: Connection, token_hash: bytes) -> bool:
@@ -142,14 +210,7 @@ async def set_password(conn: Connection, user_id: int, password_hash: str, *, ke
     one that asked); returns how many were revoked."""
     # Returns nothing.
     await conn.execute("UPDATE users SET password_hash = $2 WHERE id = $1", user_id, password_hash)
-    # Returns the command status with the number of revoked sessions.
-    status = await conn.execute(
-        """UPDATE sessions SET revoked_at = now()
-           WHERE user_id = $1 AND revoked_at IS NULL AND token_hash <> $2""",
-        user_id,
-        keep_session,
-    )
-    return int(status.split()[-1])
+    return await revoke_other_sessions(conn, user_id, keep_session)
 
 
 async def make_admin(conn: Connection, email: str) -> User | None:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from types import TracebackType
 from typing import TypeAlias
 
 import asyncpg
 from asyncpg.pool import PoolAcquireContext, PoolConnectionProxy
+
+from storage.errors import Unavailable
 
 __all__ = ["SCHEMA_PATH", "schema_version", "Connection", "Database", "migrate", "now", "returned"]
 
@@ -51,6 +55,7 @@ class Database:
         self.on_wait: Callable[[float], None] | None = None
 
     async def __aenter__(self) -> Database:
+        logging.getLogger("asyncpg.pool").addFilter(_POOL_LOG_FILTER)  # once: filters are a set
         self._pool = await asyncpg.create_pool(
             self.dsn,
             min_size=self._min,
@@ -87,24 +92,73 @@ class Database:
             await conn.fetchval("SELECT 1", timeout=2)
 
 
-class _Acquire:
-    """The pool's acquire context, timing the wait for a connection."""
+# How long a client is asked to wait when the database cannot be reached (Retry-After).
+UNAVAILABLE_RETRY_AFTER = 5
 
-    __slots__ = ("_inner", "_on_wait")
+# Errors that say the database is out of reach, not that a statement was wrong (matched by class).
+_LOST = (
+    asyncpg.PostgresConnectionError,  # SQLSTATE class 08, and a connection lost mid-statement
+    asyncpg.CannotConnectNowError,  # starting up or shutting down
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+)
+
+
+class _OutageWithoutTrace(logging.Filter):
+    """asyncpg's pool logs a traceback whenever it fails to reconnect its floor of connections.
+    While Postgres is out of reach that is news, not a bug: the line stays, the trace goes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, (OSError, *_LOST)):
+            record.msg, record.args = f"{record.getMessage()}: {exc!r}", None
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+_POOL_LOG_FILTER = _OutageWithoutTrace()
+
+
+def _unavailable() -> Unavailable:
+    return Unavailable(
+        "The database cannot be reached right now; try again shortly.",
+        code="unavailable",
+        retry_after=UNAVAILABLE_RETRY_AFTER,
+    )
+
+
+class _Acquire:
+    """The pool's acquire context, timing the wait for a connection. It is also the one place
+    where the database being out of reach, while connecting or during the borrower's
+    statements, becomes `Unavailable` (503 over HTTP, an `unavailable` frame on a socket)."""
+
+    __slots__ = ("_conn", "_inner", "_on_wait")
 
     def __init__(self, inner: PoolAcquireContext[asyncpg.Record], on_wait: Callable[[float], None] | None) -> None:
         self._inner = inner
         self._on_wait = on_wait
+        self._conn: PoolConnectionProxy[asyncpg.Record] | None = None
 
     async def __aenter__(self) -> PoolConnectionProxy[asyncpg.Record]:
         started = time.perf_counter()
-        conn = await self._inner.__aenter__()
+        try:
+            conn = await self._inner.__aenter__()
+        except (OSError, *_LOST) as exc:  # OSError: refused, reset, unreachable, timed out
+            raise _unavailable() from exc
         if self._on_wait is not None:
             self._on_wait(time.perf_counter() - started)
+        self._conn = conn
         return conn
 
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self._inner.__aexit__(*exc_info)
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        # "connection is closed": a statement on a connection the server had already dropped.
+        dropped = isinstance(exc, asyncpg.InterfaceError) and self._conn is not None and self._conn.is_closed()
+        await self._inner.__aexit__(exc_type, exc, tb)
+        if exc is not None and (dropped or isinstance(exc, _LOST)):
+            raise _unavailable() from exc
 
 
 async def _reset(conn: asyncpg.Connection) -> None:

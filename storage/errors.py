@@ -10,7 +10,8 @@
     ├── TooLarge         too_large
     ├── InvalidField     invalid_field (names the field)
     ├── RateLimited      rate_limited (carries retry_after seconds)
-    └── Unavailable      payments_unavailable: a service we depend on did not answer
+    └── Unavailable      unavailable (the database is out of reach: `database.py` maps asyncpg's
+                         connection errors), busy, payments_unavailable: carries retry_after
 
 The class says what kind of refusal it is and the code says which one; neither knows HTTP.
 It lives in `storage/` because storage is the lowest layer that raises it (a unique violation

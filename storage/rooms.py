@@ -10,6 +10,7 @@ from uuid import UUID
 import asyncpg
 
 from storage.database import Connection, returned
+from storage.steps import Step, step_from_record
 
 __all__ = [
     "RoomMode",
@@ -168,30 +169,33 @@ async def room_and_membership(conn: Connection, room_id: UUID, user_id: int | No
 @dataclass(frozen=True)
 class StepCheck:
     """What the check before TX1 reads: the locked room, whether the user is a member, whether a
-    step runs, the cells of its tiles in placement order, and the user's balance."""
+    step runs, the cells of its tiles in placement order, the user's balance, and the user's step
+    made with this Idempotency-Key, if any (read after the lock, so a replay sees its original)."""
 
-    room: Room
+    room: Room | None
     member: bool
     running: bool
     path: list[tuple[int, int]]
     credits: int
+    original: Step | None
 
 
-async def lock_for_step(conn: Connection, room_id: UUID, user_id: int) -> StepCheck | None:
-    """lock_room(), then the rest of the step check, in one round trip (schema.sql's
-    lock_for_step(): the reads run after the lock, so they see what its last holder committed)."""
+async def lock_for_step(conn: Connection, room_id: UUID, user_id: int, key: str) -> StepCheck:
+    """lock_room(), then the rest of the step check and the key's step, in one round trip
+    (schema.sql's lock_for_step(): the reads run after the lock, so they see what its last holder
+    committed). `room` is None for an unknown room."""
     if not conn.is_in_transaction():
         raise RuntimeError("lock_for_step needs the caller's transaction")
-    # Returns the row-locked room and the facts, or no row for an unknown room.
-    row = await conn.fetchrow("SELECT * FROM lock_for_step($1, $2)", room_id, user_id)
-    if row is None:
-        return None
+    # Returns one row: the row-locked room (NULL if unknown), the facts, and the key's step.
+    row = returned(await conn.fetchrow("SELECT * FROM lock_for_step($1, $2, $3)", room_id, user_id, key))
+    found = row["r_room"] is not None and row["r_room"]["id"] is not None
     return StepCheck(
-        room=room_from_row(row["r_room"]),
-        member=row["r_member"],
-        running=row["r_running"],
+        room=room_from_row(row["r_room"]) if found else None,
+        member=bool(row["r_member"]),
+        running=bool(row["r_running"]),
         path=list(zip(row["r_xs"], row["r_ys"], strict=True)),
-        credits=row["r_credits"],
+        credits=row["r_credits"] or 0,
+        original=None if row["r_step"] is None else step_from_record(row["r_step"]),
     )
 
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -22,7 +22,7 @@ import obstore
 from obstore.exceptions import AlreadyExistsError, BaseError
 from obstore.store import S3Store
 
-from storage.blobs import BlobStoreError, blob_key, blob_path, is_blob_key
+from storage.blobs import CHUNK_BYTES, BlobStoreError, blob_key, blob_path, is_blob_key, key_of_path
 
 if TYPE_CHECKING:
     from obstore.store import ClientConfig, RetryConfig
@@ -94,6 +94,36 @@ class S3BlobStore:
             except FileNotFoundError:
                 return None
             return bytes(await result.bytes_async())
+
+    async def open(self, key: str) -> AsyncIterator[bytes] | None:
+        if not is_blob_key(key):
+            return None
+        path = blob_path(key)
+        with _mapped("get", path):
+            try:
+                result = await obstore.get_async(self._store, path)
+            except FileNotFoundError:
+                return None
+        return self._chunks(result, path)
+
+    @staticmethod
+    async def _chunks(result: obstore.GetResult, path: str) -> AsyncIterator[bytes]:
+        with _mapped("get", path):
+            async for chunk in result.stream(min_chunk_size=CHUNK_BYTES):
+                yield bytes(chunk)
+
+    async def delete(self, key: str) -> None:
+        path = blob_path(key)
+        with _mapped("delete", path):
+            await obstore.delete_async(self._store, path)
+
+    async def scan(self) -> AsyncIterator[tuple[str, datetime]]:
+        with _mapped("list", self.prefix or "/"):
+            async for batch in obstore.list(self._store):  # pages of objects below the prefix
+                for meta in batch:
+                    key = key_of_path(meta["path"])
+                    if key is not None:
+                        yield key, meta["last_modified"]
 
     async def check(self) -> None:
         """Raises unless the bucket accepts writes: one small PUT, which also fails for a bucket

@@ -18,6 +18,7 @@ __all__ = [
     "TileRecord",
     "ExpiredLease",
     "step_by_key",
+    "step_from_record",
     "step_by_id",
     "running_step",
     "finish_step",
@@ -88,6 +89,15 @@ def _step(row: asyncpg.Record | dict) -> Step:
     fields["cell"] = (fields.pop("cell_x"), fields.pop("cell_y"))
     fields["status"] = StepStatus(fields["status"])
     return Step(**fields)
+
+
+def step_from_record(record: asyncpg.Record) -> Step:
+    """A Step from a whole `steps` row (a composite a plpgsql function returns), whose columns
+    are more than the Step's fields."""
+    return _step({name: record[name] for name in _STEP_NAMES})
+
+
+_STEP_NAMES = [name.strip() for name in _STEP_COLUMNS.split(",")]
 
 
 async def begin_step(

@@ -17,7 +17,7 @@ class GatedGenerator:
         self.entered = asyncio.Event()
         self.cancelled = asyncio.Event()
 
-    async def generate(self, context, prompt, *, seed, on_progress=None):
+    async def generate(self, context, prompt, *, seed, on_progress=None, safety_identifier=None):
         self.entered.set()
         try:
             await self.gate.wait()
@@ -25,6 +25,9 @@ class GatedGenerator:
             self.cancelled.set()
             raise
         return await self.inner.generate(context, prompt, seed=seed, on_progress=on_progress)
+
+    async def check(self) -> None:
+        pass
 
     async def aclose(self) -> None:
         pass
@@ -40,8 +43,13 @@ class Relay:
         self.target = target
         self.configured = target
 
-    async def generate(self, context, prompt, *, seed, on_progress=None):
-        return await self.target.generate(context, prompt, seed=seed, on_progress=on_progress)
+    async def generate(self, context, prompt, *, seed, on_progress=None, safety_identifier=None):
+        return await self.target.generate(
+            context, prompt, seed=seed, on_progress=on_progress, safety_identifier=safety_identifier
+        )
+
+    async def check(self) -> None:
+        await self.target.check()
 
     async def aclose(self) -> None:
         await self.configured.aclose()

@@ -10,31 +10,25 @@ import sys
 from pathlib import Path
 
 import httpx
+from pydantic import AliasChoices
 
-CONFIG_VARS = [
-    "DATABASE_URL",
-    "REDIS_URL",
-    "BLOB_URL",
-    "GENERATOR",
-    "OPENAI_API_KEY",
-    "PUBLIC_URL",
-    "SESSION_SECRET",
-    "EXQUISITE_ENV",
-    "SIGNUP_CREDITS",
-    "EXQUISITE_DATA_DIR",
-    "EXQUISITE_CRASH_AT",
-    "MOCK_DELAY_MS",
-    "MOCK_FAIL_RATE",
-    "STEP_LEASE_SECONDS",
-    "BUS_RESYNC_SECONDS",
-    "STEPS_PER_MINUTE",
-    "ADMIN_REQUESTS_PER_MINUTE",
-    "AUTH_ATTEMPTS_PER_ADDRESS",
-    "AUTH_ATTEMPTS_PER_EMAIL",
-    "PASSWORD_TIME_COST",
-    "PASSWORD_MEMORY_KIB",
-    "PASSWORD_PARALLELISM",
-]
+from server.settings import Settings
+
+
+def _config_vars() -> set[str]:
+    """Every environment variable the settings read: the fields' names and their aliases."""
+    names = set()
+    for name, field in Settings.model_fields.items():
+        names.add(name.upper())
+        if isinstance(field.validation_alias, AliasChoices):
+            names.update(str(choice).upper() for choice in field.validation_alias.choices)
+        elif isinstance(field.validation_alias, str):
+            names.add(field.validation_alias.upper())
+    return names
+
+
+# A server under test reads only what the test gives it, never the developer's environment.
+CONFIG_VARS = _config_vars()
 # As tests/conftest.py's CHEAP_PASSWORDS, for servers in their own process.
 CHEAP_PASSWORD_ENV = {"PASSWORD_TIME_COST": 1, "PASSWORD_MEMORY_KIB": 8, "PASSWORD_PARALLELISM": 1}
 
@@ -136,8 +130,9 @@ class LiveServer:
     """The app under a real uvicorn on a real loopback port, in this process and event loop,
     so a test can reach both its sockets and its insides (`.services`)."""
 
-    def __init__(self, settings, *, port: int | None = None, send_buffer: int | None = None) -> None:
+    def __init__(self, settings, *, port: int | None = None, send_buffer: int | None = None, generator=None) -> None:
         self.settings = settings
+        self.generator = generator  # None: the settings' own
         # A small kernel send buffer stands in for a slow network: accepted sockets inherit it.
         self.send_buffer = send_buffer
         self.port = port or free_port()
@@ -149,7 +144,7 @@ class LiveServer:
 
         from server.app import create_app
 
-        self.app = create_app(self.settings)
+        self.app = create_app(self.settings, generator=self.generator)
         config = uvicorn.Config(
             self.app,
             host="127.0.0.1",

@@ -11,6 +11,9 @@ BREAKAGES = {
                         SELECT user_id, cost, 'step_refund', id FROM steps LIMIT 1""",
     "committed_without_tile": "UPDATE steps SET status = 'aborted', reason = 'x'",
     "seq_gap": "UPDATE rooms SET seq = seq + 1",
+    # Retention may drop a prefix of a log; a hole in the middle or a lost tail is a break.
+    "event_hole": "DELETE FROM room_events WHERE seq = 2",
+    "event_tail": "DELETE FROM room_events e WHERE seq = (SELECT seq FROM rooms r WHERE r.id = e.room_id)",
     "orphan_lease": """INSERT INTO room_leases (room_id, step_id, fencing_token, expires_at)
                        SELECT room_id, id, 1, now() FROM steps LIMIT 1""",
 }

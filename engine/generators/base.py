@@ -20,8 +20,11 @@ class Generator(Protocol):
 
     `generate` takes the (2T, 2T, 4) uint8 RGBA context (alpha 255 = KEEP, 0 = paint) and returns
     a (2T, 2T, 4) uint8 RGBA image, or raises a GeneratorFailure (GeneratorTimeout once the
-    provider's own deadline passes, GeneratorRefused, GeneratorError, GeneratorBadOutput).
+    provider's own deadline passes, GeneratorRefused, GeneratorBusy, GeneratorUnavailable,
+    GeneratorError, GeneratorBadOutput: engine/errors.py).
     `on_progress` is awaited with fractions that increase to 1.0, from the same task.
+    `safety_identifier` is an opaque, stable id of the player (never their email) that a provider
+    may pass on for abuse monitoring.
     """
 
     name: str
@@ -33,7 +36,12 @@ class Generator(Protocol):
         *,
         seed: int,
         on_progress: ProgressCallback | None = None,
+        safety_identifier: str | None = None,
     ) -> np.ndarray: ...
+
+    async def check(self) -> None:
+        """Raises GeneratorUnavailable when the provider cannot serve at all (bad key, unknown or
+        shut-down model): asked at start-up and by /readyz."""
 
     async def aclose(self) -> None:
         """Release connections; called once at shutdown."""

@@ -37,6 +37,9 @@ class MockGenerator:
     async def aclose(self) -> None:
         """Nothing to release; here to satisfy the Generator interface."""
 
+    async def check(self) -> None:
+        """Always ready: the mock needs nothing outside the process."""
+
     async def generate(
         self,
         context: np.ndarray,
@@ -44,6 +47,7 @@ class MockGenerator:
         *,
         seed: int,
         on_progress: ProgressCallback | None = None,
+        safety_identifier: str | None = None,
     ) -> np.ndarray:
         tile_size_of(context)
         if REFUSE_TOKEN in prompt:

@@ -1,11 +1,13 @@
 """The OpenAI images-edit generator (`GENERATOR=openai`).
 
-One request per step: the context window, resized to the 1024 x 1024 the model accepts, goes as
-both `image` and `mask` (its alpha is the mask: transparent means paint), and the returned PNG is
-resized back to 2T x 2T. GPT image models return `b64_json`; we ask DALL-E models for it too, and
-treat a response without it (a bare URL) as bad output rather than fetching from a second host.
-The API has no seed, so `seed` is ignored and a retry paints something new. The SDK is imported
-lazily so that the engine loads without it when the mock is used.
+One streamed edit per attempt: the context window as the image, a separate alpha-only mask, the
+exact window size where the model accepts it (`_openai_pixels.py`), `background="opaque"`,
+`output_format="png"`, `n=1` and a `safety_identifier` the server derives from the player. Each
+partial image the API streams becomes a progress report with a small preview; the completed event
+is the result. 429, 5xx and connection failures are retried after `Retry-After` (or a backoff)
+while the step's deadline still leaves room for a whole generation; the deadline itself is never
+overrun. The API has no seed, so `seed` is ignored and a retry paints something new. The SDK is
+imported lazily so that the engine loads without it when the mock is used.
 """
 
 from __future__ import annotations
@@ -13,95 +15,114 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-from collections.abc import Iterator
-from contextlib import contextmanager
+import random
+import time
+from collections import deque
+from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
-from engine._pixels import opaque_copy
-from engine.errors import (
-    GeneratorBadOutput,
-    GeneratorError,
-    GeneratorRefused,
-    GeneratorTimeout,
-    InvalidImage,
-)
+from engine.errors import GeneratorBadOutput, GeneratorError, GeneratorFailure, GeneratorTimeout, GeneratorUnavailable
+from engine.generators._openai_errors import Mapped, map_openai_error
+from engine.generators._openai_pixels import EditRequest, decode_answer, encode_request, preview_of, request_side
 from engine.generators.base import ProgressCallback, tile_size_of
-from engine.png import decode_png, encode_png
 
-__all__ = ["OpenAIGenerator"]
+__all__ = ["OpenAIGenerator", "DEFAULT_MODEL"]
 
-MODEL_SIDE = 1024  # the one square size every images-edit model accepts
-# Error codes of a 400 that mean "the content policy said no" (gpt-image-1, then DALL-E).
-_REFUSAL_CODES = frozenset({"moderation_blocked", "content_policy_violation"})
-
-
-@contextmanager
-def _openai_errors(timeout: float) -> Iterator[None]:
-    """Turn the SDK's exceptions (and our own deadline) into GeneratorFailures: the one mapping."""
-    import openai
-
-    try:
-        yield
-    except (TimeoutError, openai.APITimeoutError) as exc:
-        raise GeneratorTimeout(f"no answer from the images API within {timeout} s") from exc
-    except openai.BadRequestError as exc:
-        # Matched on the error code the API sends, never on its message text.
-        if exc.code in _REFUSAL_CODES:
-            raise GeneratorRefused(f"the images API refused the prompt ({exc.code})") from exc
-        raise GeneratorError(f"the images API rejected the request ({exc.code or 400})") from exc
-    except openai.APIStatusError as exc:
-        raise GeneratorError(f"the images API answered {exc.status_code}") from exc
-    except openai.OpenAIError as exc:  # connection errors, unparseable responses
-        raise GeneratorError(f"the images API failed: {type(exc).__name__}") from exc
+# The SDK (openai 3.57, types/image_model.py) names gpt-image-2.5-flare and -sunburst as the
+# successors of gpt-image-1, shut down on 2026-10-23; flare is the faster of the two.
+DEFAULT_MODEL = "gpt-image-2.5-flare"
+# How long a model check (or an alarm raised by a generation) holds before /readyz asks again.
+CHECK_SECONDS = 60.0
+_CHECK_TIMEOUT = 2.5  # under /readyz's 3 s per check: a slow models endpoint is not a down model
+_BACKOFF_FIRST, _BACKOFF_MAX = 0.25, 8.0
+# A stream cut short says nothing of the API's load: retried at once.
+_ENDED_EARLY = Mapped(GeneratorError("the images API's stream ended without an image"), True, 0.0)
 
 
-def _resize(rgba: np.ndarray, side: int) -> np.ndarray:
-    if rgba.shape[0] == side:
-        return rgba
-    # Pillow resizes RGBA with premultiplied alpha, so transparent pixels do not bleed black.
-    return np.asarray(Image.fromarray(rgba, "RGBA").resize((side, side), Image.Resampling.LANCZOS))
+class _Pace:
+    """How long a whole generation takes: the slowest of the last few that succeeded, or a
+    quarter of the deadline before the first. A retry starts only if that much time is left."""
+
+    def __init__(self, initial: float) -> None:
+        self.initial = initial
+        self.recent: deque[float] = deque(maxlen=8)
+
+    def expected(self) -> float:
+        return max(self.recent, default=self.initial)
 
 
-def _request_png(context: np.ndarray) -> bytes:
-    return encode_png(_resize(context, MODEL_SIDE))
-
-
-def _result_image(b64: str | None, side: int) -> np.ndarray:
-    """Decode the API's base64 PNG and resize it to side x side, opaque; GeneratorBadOutput if unusable."""
+def _decoded(b64: str | None) -> bytes:
     if not b64:
-        raise GeneratorBadOutput("the images API returned no b64_json image")
+        raise GeneratorBadOutput("the images API returned no image")
     try:
-        decoded = decode_png(base64.b64decode(b64, validate=True))
-    except (binascii.Error, InvalidImage) as exc:
-        raise GeneratorBadOutput(f"the images API returned an undecodable image: {exc}") from exc
-    if decoded.shape[:2] != (MODEL_SIDE, MODEL_SIDE):
-        height, width = decoded.shape[:2]
-        raise GeneratorBadOutput(f"the images API returned {width} x {height}, wanted {MODEL_SIDE} x {MODEL_SIDE}")
-    image = np.empty((side, side, 4), dtype=np.uint8)
-    opaque_copy(_resize(decoded, side), image)
-    return image
+        return base64.b64decode(b64, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise GeneratorBadOutput("the images API returned an image that is not base64") from exc
 
 
 class OpenAIGenerator:
     name = "openai"
 
     def __init__(
-        self, api_key: str, model: str = "gpt-image-1", base_url: str | None = None, timeout: float = 60.0
+        self,
+        api_key: str,
+        model: str = DEFAULT_MODEL,
+        base_url: str | None = None,
+        timeout: float = 60.0,
+        *,
+        quality: str | None = None,
+        complexity: str | None = None,
+        max_side: int = 2048,
+        partial_images: int = 2,
     ) -> None:
         from openai import AsyncOpenAI
 
-        if timeout <= 0:
-            raise ValueError("timeout must be positive")
+        if timeout <= 0 or not 0 <= partial_images <= 3:
+            raise ValueError("need timeout > 0 and 0 <= partial_images <= 3")
         self.model = model
         self.timeout = timeout
-        # No SDK retries: the server decides whether a failed step is tried again.
+        self.max_side = max_side
+        self.partial_images = partial_images
+        self._options = {
+            name: value for name, value in (("quality", quality), ("complexity", complexity)) if value is not None
+        }
+        self._pace = _Pace(timeout / 4)
+        self._problem: GeneratorUnavailable | None = None
+        self._checked_at: float | None = None
+        # No SDK retries: generate() retries itself, within the step's deadline.
         self._client = AsyncOpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0)
 
     async def aclose(self) -> None:
         await self._client.close()
+
+    async def check(self) -> None:
+        """Raises GeneratorUnavailable when the key is refused or the model is unknown or shut
+        down (asked of the models endpoint at most every CHECK_SECONDS). A transient failure of
+        that endpoint says nothing about the model and passes."""
+        if self._checked_at is not None and time.monotonic() - self._checked_at < CHECK_SECONDS:
+            if self._problem is not None:
+                raise self._problem
+            return
+        try:
+            async with asyncio.timeout(_CHECK_TIMEOUT):
+                model = await self._client.models.retrieve(self.model)
+        except Exception as exc:  # mapped below: only an alarm counts
+            mapped = map_openai_error(exc, self.model)
+            if mapped is None or not isinstance(mapped.failure, GeneratorUnavailable):
+                return
+            self._remember(mapped.failure)
+            raise mapped.failure from exc
+        shutdown = _shutdown_date(model.shutdown_date)
+        if shutdown is not None and shutdown <= datetime.now(UTC).date():
+            gone = GeneratorUnavailable(f"the model {self.model!r} was shut down on {shutdown}: set OPENAI_MODEL")
+            self._remember(gone)
+            raise gone
+        self._remember(None)
+
+    def _remember(self, problem: GeneratorUnavailable | None) -> None:
+        self._problem, self._checked_at = problem, time.monotonic()
 
     async def generate(
         self,
@@ -110,23 +131,101 @@ class OpenAIGenerator:
         *,
         seed: int,
         on_progress: ProgressCallback | None = None,
+        safety_identifier: str | None = None,
     ) -> np.ndarray:
-        side = 2 * tile_size_of(context)
-        extra: dict[str, Any] = {"response_format": "b64_json"} if self.model.startswith("dall-e") else {}
-        with _openai_errors(self.timeout):
-            async with asyncio.timeout(self.timeout):
-                png = await asyncio.to_thread(_request_png, context)
-                response = await self._client.images.edit(
-                    model=self.model,
-                    image=("context.png", png, "image/png"),
-                    mask=("mask.png", png, "image/png"),
-                    prompt=prompt,
-                    size=f"{MODEL_SIDE}x{MODEL_SIDE}",
-                    n=1,
-                    **extra,
-                )
-                b64 = response.data[0].b64_json if response.data else None
-                image = await asyncio.to_thread(_result_image, b64, side)
+        window = 2 * tile_size_of(context)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        try:
+            async with asyncio.timeout_at(deadline):
+                request = await asyncio.to_thread(encode_request, context, request_side(window, self.max_side))
+                image = await self._with_retries(request, prompt, safety_identifier, on_progress, deadline)
+        except TimeoutError as exc:
+            raise GeneratorTimeout(f"no image from the images API within {self.timeout} s") from exc
+        if self._problem is not None:
+            self._remember(None)  # it works again: the alarm clears
         if on_progress is not None:
-            await on_progress(1.0, image[:: max(1, side // 64), :: max(1, side // 64)])
+            await on_progress(1.0, image[:: max(1, window // 64), :: max(1, window // 64)])
         return image
+
+    async def _with_retries(
+        self,
+        request: EditRequest,
+        prompt: str,
+        safety_identifier: str | None,
+        on_progress: ProgressCallback | None,
+        deadline: float,
+    ) -> np.ndarray:
+        loop = asyncio.get_running_loop()
+        attempt = 0
+        while True:
+            started = loop.time()
+            answer = await self._attempt(request, prompt, safety_identifier, on_progress)
+            if isinstance(answer, bytes):
+                image = await asyncio.to_thread(decode_answer, answer, request)
+                self._pace.recent.append(loop.time() - started)
+                return image
+            wait = answer.retry_after
+            if wait is None:
+                wait = min(_BACKOFF_MAX, _BACKOFF_FIRST * 2**attempt) * random.uniform(0.8, 1.2)
+            if not answer.retryable or loop.time() + wait + self._pace.expected() > deadline:
+                if isinstance(answer.failure, GeneratorUnavailable):
+                    self._remember(answer.failure)
+                raise answer.failure
+            await asyncio.sleep(wait)
+            attempt += 1
+
+    async def _attempt(
+        self, request: EditRequest, prompt: str, safety_identifier: str | None, on_progress: ProgressCallback | None
+    ) -> bytes | Mapped:
+        """One streamed edit: the final PNG's bytes, or what went wrong and whether to retry."""
+        options: dict[str, Any] = dict(self._options)
+        if safety_identifier:
+            options["safety_identifier"] = safety_identifier
+        try:
+            stream = await self._client.images.edit(
+                model=self.model,
+                image=("context.png", request.image, "image/png"),
+                mask=("mask.png", request.mask, "image/png"),
+                prompt=prompt,
+                size=f"{request.side}x{request.side}",
+                n=1,
+                background="opaque",
+                output_format="png",
+                stream=True,
+                partial_images=self.partial_images,
+                **options,
+            )
+            async with stream:
+                async for event in stream:
+                    if event.type == "image_edit.completed":
+                        return _decoded(event.b64_json)
+                    if event.type == "image_edit.partial_image" and on_progress is not None:
+                        preview = await asyncio.to_thread(_preview, event.b64_json)
+                        fraction = (event.partial_image_index + 1) / (self.partial_images + 1)
+                        await on_progress(min(fraction, 0.99), preview)
+        except GeneratorFailure:
+            raise
+        except Exception as exc:
+            mapped = map_openai_error(exc, self.model)
+            if mapped is None:
+                raise
+            return mapped
+        return _ENDED_EARLY
+
+
+def _preview(b64: str) -> np.ndarray | None:
+    """A partial image's preview; None for one that does not decode (a courtesy, never a failure)."""
+    try:
+        return preview_of(base64.b64decode(b64, validate=True))
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _shutdown_date(value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None

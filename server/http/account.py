@@ -1,19 +1,22 @@
-"""My account: who am I (with today's allowance, if due), and my credit history."""
+"""My account: who am I (with today's allowance, if due), my credit history, and my sessions."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from typing_extensions import TypedDict
 
 from server.http.answers import AccountJson, LedgerEntryJson, LedgerPage, SessionReply
 from server.http.documented import Answer, documented
-from server.http.sessions import current_user, optional_user
+from server.http.sessions import current_user, optional_user, session_hash
 from server.http.validation import services_of, whole_number
 from server.play.allowance import with_allowance
 from server.play.views import iso
 from server.settings import Settings
-from storage import InvalidField, credits
+from storage import InvalidField, accounts, credits
 from storage.accounts import User
 
 __all__ = ["routes", "account_json"]
@@ -95,8 +98,65 @@ def _cursor(raw: str) -> int:
         raise InvalidField("cursor", "must be a next_cursor this route gave") from None
 
 
+class SessionJson(TypedDict):
+    """One of my live sessions; `id` is a handle for it, never its token."""
+
+    id: str
+    created_at: str
+    last_seen_at: str
+    expires_at: str
+    current: bool
+
+
+class SessionList(TypedDict):
+    sessions: list[SessionJson]
+
+
+@documented(
+    "mySessions",
+    "My live sessions, most recently used first (the one asking is `current`).",
+    tag="auth",
+    auth="signed_in",
+    answers={200: Answer("My sessions.", SessionList)},
+)
+async def my_sessions(request: Request) -> Response:
+    services = services_of(request)
+    user = await current_user(services, request)
+    idle = timedelta(days=services.settings.session_idle_days)
+    async with services.db.acquire() as conn:
+        listed = await accounts.live_sessions(conn, user.id, session_hash(services, request), idle=idle)
+    sessions: list[SessionJson] = [
+        {
+            "id": item.handle,
+            "created_at": iso(item.created_at),
+            "last_seen_at": iso(item.last_seen_at),
+            "expires_at": iso(item.expires_at),
+            "current": item.current,
+        }
+        for item in listed
+    ]
+    return JSONResponse(SessionList(sessions=sessions))
+
+
+@documented(
+    "revokeOtherSessions",
+    "Sign out everywhere else: every other session of mine is revoked, and its sockets close (4001).",
+    tag="auth",
+    auth="signed_in",
+    answers={204: Answer("Revoked.", media_type=None)},
+)
+async def revoke_other_sessions(request: Request) -> Response:
+    services = services_of(request)
+    user = await current_user(services, request)
+    async with services.db.acquire() as conn:
+        await accounts.revoke_other_sessions(conn, user.id, session_hash(services, request))
+    return Response(status_code=204)
+
+
 routes = [
     Route("/api/me", me, methods=["GET"]),
     Route("/api/session", session, methods=["GET"]),
     Route("/api/me/ledger", ledger, methods=["GET"]),
+    Route("/api/me/sessions", my_sessions, methods=["GET"]),
+    Route("/api/me/sessions/revoke-others", revoke_other_sessions, methods=["POST"]),
 ]

@@ -74,7 +74,7 @@ async def require_admin(services: Services, conn: HTTPConnection) -> User:
     user = await current_user(services, conn)
     if not user.is_admin:
         raise Forbidden("Only operators can do that.", code="not_admin")
-    services.limits.admin_actions.hit(str(user.id))
+    await services.limits.admin_actions.hit(str(user.id))
     return user
 
 

@@ -125,7 +125,7 @@ class Liveness(TypedDict):
     status: Literal["ok"]
 
 
-CheckName = Literal["database", "bus", "blobs"]
+CheckName = Literal["database", "bus", "blobs", "generator"]
 CheckState = Literal["ok", "down"]
 
 

@@ -12,6 +12,7 @@ from server.http import (
     admin_users,
     auth,
     billing,
+    exports,
     health,
     hosting,
     invites,
@@ -31,6 +32,7 @@ API_ROUTES: list[BaseRoute] = [
     *hosting.routes,
     *invites.routes,
     *steps.routes,
+    *exports.routes,  # before pictures: /blobs/{sha256}.webp, then /blobs/{name}
     *pictures.routes,
     *billing.routes,
     *admin.routes,

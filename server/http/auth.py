@@ -11,13 +11,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from server.http.account import account_json
+from server.http.addresses import client_address
 from server.http.answers import UserReply
 from server.http.documented import Answer, documented
-from server.http.sessions import SESSION_COOKIE, current_user, end_session, start_session, token_hash
+from server.http.origin import from_our_origin
+from server.http.sessions import SESSION_COOKIE, current_user, end_session, session_hash, start_session
 from server.http.validation import Body, PrintableLine, Text, clean_text, read_json, services_of
 from server.play.allowance import with_allowance
 from server.services import Services
-from storage import Forbidden, NotSignedIn, accounts, credits
+from server.settings import Settings
+from storage import BadRequest, Forbidden, NotSignedIn, accounts, credits
 
 __all__ = ["routes"]
 
@@ -67,12 +70,38 @@ class PasswordChange(Body):
 SESSION_SET = {"Set-Cookie": {"description": f"`{SESSION_COOKIE}`: the new session.", "schema": {"type": "string"}}}
 
 
-def _count_attempt(services: Services, request: Request, email: str) -> None:
-    """Every attempt counts against the client's address; against the email, only those that
-    can be guessing (signups, failed logins), which are recorded when they fail."""
-    address = request.client.host if request.client else "unknown"
-    services.limits.auth_by_address.hit(address)
-    services.limits.auth_by_email.check(email)
+def _from_a_page_of_ours(request: Request, settings: Settings) -> None:
+    """Sign-in and sign-up carry no session cookie yet, so OriginGuard lets them by; a
+    cross-site form could then sign a victim into the attacker's account (login CSRF). A form
+    cannot send `application/json` without a CORS preflight, which we never grant; and a
+    browser that says where the request came from must say it came from us."""
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise BadRequest("Send the body as Content-Type: application/json.", code="json_required")
+    if "origin" in request.headers and not from_our_origin(
+        request.headers, settings.public_url, not settings.production
+    ):
+        raise Forbidden("This request came from another site.", code="bad_origin")
+
+
+async def _count_attempt(services: Services, request: Request, email: str, *, ceiling: bool = True) -> str:
+    """Every attempt counts against the client's address; and, as a failure until it succeeds,
+    against the email from that address (so that guessing from elsewhere locks nobody out) and,
+    much more slowly, against the email alone. Counted before the password is checked, so that
+    attempts still in flight count too. Returns the (email, address) key."""
+    address = client_address(request.scope)
+    await services.limits.auth_by_address.hit(address)
+    pair = f"{email} {address}"
+    await services.limits.auth_by_email.hit(pair)
+    if ceiling:
+        await services.limits.auth_ceiling.hit(email)
+    return pair
+
+
+async def _succeeded(services: Services, email: str, pair: str) -> None:
+    """The right password: this attempt was no failure after all."""
+    await services.limits.auth_by_email.refund(pair)
+    await services.limits.auth_ceiling.refund(email)
 
 
 @documented(
@@ -82,13 +111,13 @@ def _count_attempt(services: Services, request: Request, email: str) -> None:
     auth="public",
     body=Signup,
     answers={201: Answer("The new user; the response sets the session cookie.", UserReply, headers=SESSION_SET)},
-    errors=(403, 409, 429),
+    errors=(403, 409, 429, 503),
 )
 async def signup(request: Request) -> Response:
     services = services_of(request)
+    _from_a_page_of_ours(request, services.settings)
     body = await read_json(request, Signup)
-    _count_attempt(services, request, body.email)
-    services.limits.auth_by_email.record(body.email)
+    await _count_attempt(services, request, body.email, ceiling=False)  # a signup can probe an email: kept
     password_hash = await services.passwords.hash(body.password)
     async with services.db.acquire() as conn:
         async with conn.transaction():
@@ -113,18 +142,19 @@ async def signup(request: Request) -> Response:
     auth="public",
     body=Credentials,
     answers={200: Answer("The user; the response sets a new session cookie.", UserReply, headers=SESSION_SET)},
-    errors=(401, 403, 429),
+    errors=(401, 403, 429, 503),
 )
 async def login(request: Request) -> Response:
     services = services_of(request)
+    _from_a_page_of_ours(request, services.settings)
     body = await read_json(request, Credentials)
-    _count_attempt(services, request, body.email)
+    pair = await _count_attempt(services, request, body.email)
     async with services.db.acquire() as conn:
         record = await accounts.login_record(conn, body.email)
     user, password_hash, disabled = record if record else (None, None, False)
     if not await services.passwords.matches(password_hash, body.password) or user is None:
-        services.limits.auth_by_email.record(body.email)
         raise NotSignedIn("Wrong email or password.", code="invalid_credentials")
+    await _succeeded(services, body.email, pair)
     if disabled:
         raise Forbidden("This account is disabled.", code="account_disabled")
     user = await with_allowance(services.db, services.settings, user)
@@ -154,20 +184,20 @@ async def logout(request: Request) -> Response:
     auth="signed_in",
     body=PasswordChange,
     answers={204: Answer("Changed.", media_type=None)},
-    errors=(403, 429),
+    errors=(403, 429, 503),
 )
 async def change_password(request: Request) -> Response:
     services = services_of(request)
     user = await current_user(services, request)
     body = await read_json(request, PasswordChange)
-    _count_attempt(services, request, user.email)
+    pair = await _count_attempt(services, request, user.email)
     async with services.db.acquire() as conn:
         record = await accounts.login_record(conn, user.email)
     if record is None or not await services.passwords.matches(record[1], body.old_password):
-        services.limits.auth_by_email.record(user.email)
         raise Forbidden("That is not your current password.", code="wrong_password")
+    await _succeeded(services, user.email, pair)
     new_hash = await services.passwords.hash(body.new_password)
-    current = token_hash(services.settings.secret, request.cookies.get(SESSION_COOKIE, ""))
+    current = session_hash(services, request)
     async with services.db.acquire() as conn, conn.transaction():
         await accounts.set_password(conn, user.id, new_hash, keep_session=current)
     return Response(status_code=204)

@@ -75,7 +75,7 @@ async def checkout(request: Request) -> Response:
     credits = int(body.pack) if body.pack.isascii() and body.pack.isdigit() else 0
     if credits not in settings.packs:
         raise InvalidField("pack", "must be the id of a pack on sale")
-    services.limits.checkouts.hit(str(user.id))
+    await services.limits.checkouts.hit(str(user.id))
     origin = (settings.public_url or str(request.base_url)).rstrip("/")
     session = await gateway.create_checkout(
         user_id=user.id,

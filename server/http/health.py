@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from engine import GeneratorFailure
 from server.http.answers import CheckName, CheckState, Liveness, Readiness
 from server.http.documented import Answer, documented
 from server.http.validation import services_of
@@ -28,7 +29,7 @@ async def healthz(request: Request) -> Response:
 
 @documented(
     "readyz",
-    "Readiness: the database, bus and blob store answer.",
+    "Readiness: the database, bus and blob store answer, and the generator can paint (its key and model).",
     tag="operations",
     auth="public",
     answers={
@@ -42,6 +43,7 @@ async def readyz(request: Request) -> Response:
         "database": services.db.ping,
         "bus": services.bus.check,
         "blobs": services.blobs.check,
+        "generator": services.generator.check,
     }
     results: dict[CheckName, CheckState] = {}
     for name, check in checks.items():
@@ -72,6 +74,11 @@ async def metrics(request: Request) -> Response:
         figures.steps_running.labels("true").set(sum(1 for step in flying if step.stuck))
     except Exception as exc:  # noqa: BLE001 the instance's own figures are still worth serving
         log.warning("reading service-wide figures for /metrics failed: %r", exc)
+    try:
+        await services.generator.check()  # cached by the generator: a models call per minute at most
+        figures.generator_unavailable.set(0)
+    except GeneratorFailure:
+        figures.generator_unavailable.set(1)
     return Response(figures.render(), media_type=CONTENT_TYPE_LATEST)
 
 

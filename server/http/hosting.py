@@ -78,11 +78,15 @@ async def start_room(request: Request) -> Response:
     return await _host_move(request, start)
 
 
-@_host_only("finishRoom", "Host only: playing to finished.", "The finished room.")
+@_host_only("finishRoom", "Host only, no step running: playing to finished.", "The finished room.")
 async def finish(request: Request) -> Response:
     async def end(conn: Connection, room: Room) -> list[Event]:
         if room.status is not RoomStatus.PLAYING:
             raise Conflict("The room is not playing.", code="room_not_playing")
+        # A step begins under this lock too, so none can start between this check and the finish.
+        # Finishing under a painting step would refund a generation that ran to its end.
+        if await steps.running_step(conn, room.id) is not None:
+            raise Conflict("A step is being painted; finish once it is done.", code="step_in_flight")
         return [await finish_room(conn, room, "host")]
 
     return await _host_move(request, end)

@@ -10,8 +10,10 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server import logs
-from server.http.errors import internal_error_response
+from server.http.errors import error_response, internal_error_response
+from server.http.sessions import SESSION_COOKIE
 from server.metrics import Metrics
+from storage import Unavailable
 
 __all__ = ["RequestContext", "SecurityHeaders", "CONTENT_SECURITY_POLICY"]
 
@@ -51,6 +53,12 @@ class RequestContext:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Unavailable as exc:
+            # Raised where no route handler maps it (a middleware's own query): 503, no trace.
+            log.warning("%s %s: %s (request %s)", scope["method"], scope["path"], exc.message, request_id)
+            if response_started:
+                raise
+            await error_response(exc)(scope, receive, send_with_id)
         except Exception:
             log.exception("unhandled error in %s %s (request %s)", scope["method"], scope["path"], request_id)
             if response_started:
@@ -122,9 +130,25 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        signed_in = _carries_session(scope)
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = [*message.get("headers", []), *self.headers]
+                if signed_in and _uncached_json(message["headers"]):
+                    # An answer for one account: no cache (shared or the browser's) keeps it.
+                    message["headers"].append((b"cache-control", b"no-store"))
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def _carries_session(scope: Scope) -> bool:
+    cookies = b"; ".join(value for name, value in scope["headers"] if name == b"cookie")
+    return SESSION_COOKIE.encode() + b"=" in cookies
+
+
+def _uncached_json(headers: list[tuple[bytes, bytes]]) -> bool:
+    """A JSON answer that says nothing of caching itself."""
+    names = {name.lower(): value for name, value in headers}
+    return names.get(b"content-type", b"").startswith(b"application/json") and b"cache-control" not in names

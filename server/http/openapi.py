@@ -43,16 +43,19 @@ Live updates come over the websocket `GET /ws/rooms/{{room_id}}?after=SEQ` (snap
 presence, progress), which OpenAPI does not describe."""
 
 ERRORS = {
-    400: "Malformed: the body is not a JSON object (`malformed_json`), or `missing_idempotency_key`.",
+    400: "Malformed: the body is not a JSON object (`malformed_json`), not sent as JSON (`json_required`),"
+    " or `missing_idempotency_key`.",
     401: "Not signed in (`not_signed_in`), or wrong email or password (`invalid_credentials`).",
     402: "Not enough credits (`insufficient_credits`).",
     403: "Not allowed: `bad_origin`, `not_host`, `not_your_turn`, `bad_invite_code`, `not_revealed`, ...",
     404: "Unknown, or not visible to this user (`not_found`).",
     409: "Conflicts with the current state: `email_taken`, `stale_nonce`, `step_in_flight`, ...",
     413: f"The body is over {MAX_BODY_BYTES} bytes (`too_large`).",
-    422: "A field is invalid (`invalid_field`, naming it in `field`).",
-    429: "Rate limited (`rate_limited`); `Retry-After` says when to try again.",
-    503: "Saturated (`busy`): the step was not started; `Retry-After` says when to try again.",
+    422: "A field is invalid (`invalid_field`, naming it in `field`), or the prompt was refused (`prompt_refused`).",
+    429: "Rate limited (`rate_limited`) or over a quota (`too_many_rooms`, `too_many_connections`);"
+    " `Retry-After` says when to try again.",
+    503: "Saturated (`busy`) or the database is unreachable (`unavailable`): nothing was done;"
+    " `Retry-After` says when to try again.",
     500: "Something broke on our side (`internal`, with a `request_id` for the log).",
 }
 BODY_ERRORS = (400, 413, 422)

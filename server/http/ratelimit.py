@@ -1,60 +1,135 @@
-"""Fixed-window attempt counters, in process.
+"""Quotas, counted by the `limits` library: attempts per window (`RateLimit`) and things open
+now (`LiveCount`, sockets). The counters live in Redis when REDIS_URL is set (storage/counters.py),
+so N instances allow the limit once, not N times; else in this process.
 
-Each instance counts on its own, so N instances allow up to N times the limit; that bounds
-password guessing well enough without a shared store on the login path.
+A counter store that fails (Redis down) lets the request through and says so in the log: a
+quota is a brake, not a door, and sign-ins still pay argon2's price under a bounded semaphore.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+from limits import RateLimitItemPerSecond
+from limits.aio.storage import Storage
+from limits.aio.strategies import FixedWindowRateLimiter
+from limits.errors import StorageError
 
 from storage import RateLimited
 
-__all__ = ["RateLimiter"]
+__all__ = ["RateLimit", "LiveCount", "QuotaExceeded", "holding"]
+
+log = logging.getLogger(__name__)
+
+# A live count is not a window: what frees a place is a socket closing, whenever that is.
+LIVE_RETRY_AFTER = 5
+# A live count expires this long after it last rose from zero: the bound on what a crashed
+# instance leaves counted in Redis (and, for a socket open longer, a count that forgets it).
+LIVE_EXPIRY_SECONDS = 3600
 
 
-class RateLimiter:
+class QuotaExceeded(RateLimited):
+    """A 429 with its own code (`too_many_rooms`, `too_many_connections`)."""
+
+    def __init__(self, message: str, *, code: str, retry_after: int) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.code = code
+
+
+class RateLimit:
+    """At most `amount` hits per key in each window of `seconds`, on every instance together."""
+
     def __init__(
         self,
-        limit: int,
-        window_seconds: float = 60.0,
+        storage: Storage,
+        name: str,
+        amount: int,
+        seconds: int = 60,
         *,
-        clock: Callable[[], float] = time.monotonic,
-        max_keys: int = 100_000,
+        code: str = "rate_limited",
+        message: str = "Too many attempts; try again shortly.",
     ) -> None:
+        self.limiter = FixedWindowRateLimiter(storage)
+        self.item = RateLimitItemPerSecond(amount, seconds)
+        self.name = name
+        self.code = code
+        self.message = message
+
+    async def hit(self, key: str) -> None:
+        """Counts one attempt; raises QuotaExceeded once the window's limit is spent."""
+        try:
+            allowed = await self.limiter.hit(self.item, self.name, key)
+        except StorageError as exc:
+            log.warning("quota %s not counted: %r", self.name, exc)
+            return
+        if not allowed:
+            await self._refuse(key)
+
+    async def refund(self, key: str) -> None:
+        """Gives back one attempt a `hit` counted: one that turned out not to be what the limit
+        bounds (a sign-in that succeeded)."""
+        counter = self.item.key_for(self.name, key)
+        try:
+            if await self.limiter.storage.incr(counter, self.item.get_expiry(), -1) < 0:
+                await self.limiter.storage.clear(counter)  # its window had ended meanwhile
+        except StorageError as exc:
+            log.warning("quota %s not refunded: %r", self.name, exc)
+
+    async def _refuse(self, key: str) -> None:
+        try:
+            reset = (await self.limiter.get_window_stats(self.item, self.name, key)).reset_time
+        except StorageError:
+            reset = time.time() + self.item.get_expiry()
+        retry_after = max(1, math.ceil(reset - time.time()))
+        raise QuotaExceeded(self.message, code=self.code, retry_after=retry_after)
+
+
+class LiveCount:
+    """At most `limit` things open at once per key (sockets), on every instance together."""
+
+    def __init__(self, storage: Storage, name: str, limit: int, *, code: str, message: str) -> None:
+        self.storage = storage
+        self.name = name
         self.limit = limit
-        self.window = window_seconds
-        self.clock = clock
-        self.max_keys = max_keys
-        self._windows: dict[str, tuple[float, int]] = {}
+        self.code = code
+        self.message = message
 
-    def hit(self, key: str) -> None:
-        """Counts one attempt; raises RateLimited once the window's limit is spent."""
-        self.check(key)
-        self.record(key)
+    def _key(self, key: str) -> str:
+        return f"live/{self.name}/{key}"
 
-    def check(self, key: str) -> None:
-        """Raises RateLimited if the key has spent this window's limit; counts nothing."""
-        now = self.clock()
-        started, count = self._current(key, now)
-        if count >= self.limit:
-            retry_after = max(1, math.ceil(started + self.window - now))
-            raise RateLimited("Too many attempts; try again shortly.", retry_after=retry_after)
+    async def acquire(self, key: str) -> None:
+        """Takes a place, or raises QuotaExceeded (taking nothing) when all are taken."""
+        try:
+            count = await self.storage.incr(self._key(key), LIVE_EXPIRY_SECONDS, 1)
+        except StorageError as exc:
+            log.warning("live count %s not counted: %r", self.name, exc)
+            return
+        if count > self.limit:
+            await self.release(key)
+            raise QuotaExceeded(self.message, code=self.code, retry_after=LIVE_RETRY_AFTER)
 
-    def record(self, key: str) -> None:
-        now = self.clock()
-        started, count = self._current(key, now)
-        if key not in self._windows and len(self._windows) >= self.max_keys:
-            self._forget_expired(now)
-        self._windows[key] = (started, count + 1)
+    async def release(self, key: str) -> None:
+        try:
+            count = await self.storage.incr(self._key(key), LIVE_EXPIRY_SECONDS, -1)
+            if count < 0:  # the count expired while this was open: start again from nothing
+                await self.storage.clear(self._key(key))
+        except StorageError as exc:
+            log.warning("live count %s not released: %r", self.name, exc)
 
-    def _current(self, key: str, now: float) -> tuple[float, int]:
-        started, count = self._windows.get(key, (now, 0))
-        if now - started >= self.window:
-            return now, 0
-        return started, count
 
-    def _forget_expired(self, now: float) -> None:
-        self._windows = {key: value for key, value in self._windows.items() if now - value[0] < self.window}
+@asynccontextmanager
+async def holding(places: Sequence[tuple[LiveCount, str]]) -> AsyncIterator[None]:
+    """Holds a place in each count for the block (all or none), released however it ends."""
+    taken: list[tuple[LiveCount, str]] = []
+    try:
+        for count, key in places:
+            await count.acquire(key)
+            taken.append((count, key))
+        yield
+    finally:
+        for count, key in reversed(taken):
+            await count.release(key)

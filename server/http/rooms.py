@@ -15,6 +15,7 @@ from starlette.routing import Route
 import engine
 from server.http.answers import CreatedRoom, EventPage, RoomList
 from server.http.documented import Answer, documented
+from server.http.ratelimit import QuotaExceeded
 from server.http.sessions import current_user, optional_user
 from server.http.validation import (
     MAX_WHOLE_NUMBER_DIGITS,
@@ -31,7 +32,7 @@ from server.play.rematch import new_invite_code
 from server.play.shapes import RoomModeName, RoomSnapshot
 from server.play.views import event_json, room_summary
 from server.settings import Settings
-from storage import InvalidField, listings, members, rooms
+from storage import Connection, InvalidField, accounts, listings, members, rooms
 from storage import events as event_log
 from storage.accounts import User
 from storage.events import EventKind
@@ -40,6 +41,7 @@ from storage.rooms import RoomMode
 __all__ = ["routes", "CreateRoom"]
 
 DEFAULT_MAX_STEPS = 16
+LOBBY_RETRY_AFTER = 60
 WATCH_PAGE = 20
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 WATCH_CURSOR = {
@@ -67,14 +69,16 @@ class CreateRoom(Body):
     auth="signed_in",
     body=CreateRoom,
     answers={201: Answer("The new room's snapshot, and a warning if its players cannot pay for it.", CreatedRoom)},
-    errors=(403,),
+    errors=(403, 429),
 )
 async def create_room(request: Request) -> Response:
     services = services_of(request)
     user = await current_user(services, request)
     body = await read_json(request, CreateRoom)
+    await services.limits.rooms_created.hit(str(user.id))
     async with services.db.acquire() as conn:
         async with conn.transaction():
+            await _check_lobby_quota(conn, user, services.settings)
             room = await rooms.insert_room(
                 conn,
                 name=body.name,
@@ -96,6 +100,13 @@ async def create_room(request: Request) -> Response:
         snapshot = await member_snapshot(conn, room.id, user.id)
     await services.publisher.publish_events(room.id, [event])
     return JSONResponse(CreatedRoom(room=snapshot, warning=_affordability(body, user, services.settings)), 201)
+
+
+async def _check_lobby_quota(conn: Connection, user: User, settings: Settings) -> None:
+    """At most LOBBY_ROOMS_PER_USER rooms of a host wait in the lobby, where invites find them."""
+    if await accounts.lobby_rooms_hosted(conn, user.id) >= settings.lobby_rooms_per_user:
+        message = f"You already have {settings.lobby_rooms_per_user} rooms in the lobby; start or leave one first."
+        raise QuotaExceeded(message, code="too_many_rooms", retry_after=LOBBY_RETRY_AFTER)
 
 
 def _affordability(body: CreateRoom, host: User, settings: Settings) -> str | None:

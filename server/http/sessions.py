@@ -23,9 +23,12 @@ __all__ = [
     "end_session",
     "current_user",
     "optional_user",
+    "session_hash",
 ]
 
 SESSION_COOKIE = "exq_session"
+# A session's use is recorded at most this often (one write per session per period).
+TOUCH_EVERY = timedelta(minutes=5)
 
 
 def new_token() -> str:
@@ -71,7 +74,12 @@ async def optional_user(services: Services, conn: HTTPConnection) -> User | None
     if not token or len(token) > 200:
         return None
     async with services.db.acquire() as db:
-        user = await accounts.session_user(db, token_hash(services.settings.secret, token))
+        user = await accounts.session_user(
+            db,
+            token_hash(services.settings.secret, token),
+            idle=timedelta(days=services.settings.session_idle_days),
+            touch_after=TOUCH_EVERY,
+        )
     if user is not None:
         logs.user_id.set(user.id)
     return user
@@ -82,3 +90,8 @@ async def current_user(services: Services, conn: HTTPConnection) -> User:
     if user is None:
         raise NotSignedIn("Sign in first.")
     return user
+
+
+def session_hash(services: Services, conn: HTTPConnection) -> bytes:
+    """The keyed hash of the session cookie this request carries (of "" when none)."""
+    return token_hash(services.settings.secret, conn.cookies.get(SESSION_COOKIE, ""))

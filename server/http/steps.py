@@ -53,10 +53,12 @@ async def submit_step(services: Services, room_id: UUID, user: User, key: str, b
 
     Shared by the HTTP route and the websocket's `step.submit`, so both answer alike.
     """
-    services.limits.step_submissions.hit(str(user.id))
+    await services.limits.step_submissions.hit(str(user.id))
     if services.load.busy():
         services.metrics.busy_refusals.inc()
         raise Unavailable("This server is saturated; try again shortly.", code="busy", retry_after=BUSY_RETRY_AFTER)
+    # Before any debit: a refused prompt costs nothing and records nothing.
+    await services.runner.studio.moderation.check(body.prompt)
     step, events, replayed, room = await step_machine.submit_seen(
         services.db, services.settings, room_id, user, key, body.request()
     )

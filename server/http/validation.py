@@ -145,7 +145,9 @@ async def _json_object(request: Request) -> dict[str, Any]:
     body = await read_body(request)
     try:
         data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:  # deep nesting too
+    # ValueError: JSONDecodeError and UnicodeDecodeError, and an integer over Python's 4,300 digits;
+    # RecursionError: deep nesting.
+    except (ValueError, RecursionError) as exc:
         raise BadRequest("The body is not valid JSON.", code="malformed_json") from exc
     if not isinstance(data, dict):
         raise BadRequest("The body must be a JSON object.", code="malformed_json")

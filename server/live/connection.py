@@ -15,13 +15,15 @@ from uuid import UUID
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-__all__ = ["Connection", "TOO_SLOW", "SIGNED_OUT", "receive_object"]
+__all__ = ["Connection", "TOO_SLOW", "SIGNED_OUT", "TRY_LATER", "receive_object"]
 
 log = logging.getLogger(__name__)
 
 TOO_SLOW = 4008
 # The socket's session was revoked (signed out, password changed) or its user disabled.
 SIGNED_OUT = 4001
+# "Try Again Later" (RFC 6455): a service the socket needs (the database) is out of reach.
+TRY_LATER = 1013
 
 
 class Connection:
@@ -105,6 +107,20 @@ class Connection:
         if self.closing:
             return
         self.closing = True
+        await self._shut(code)
+
+    async def refuse(self, frame: str, code: int) -> None:
+        """Sends `frame` ahead of anything still queued, then closes with `code`."""
+        if self.closing:
+            return
+        self.closing = True
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._writer
+            self._writer = None
+        with contextlib.suppress(Exception):
+            await self.websocket.send_text(frame)
         await self._shut(code)
 
     async def _shut(self, code: int) -> None:

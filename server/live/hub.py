@@ -4,13 +4,13 @@ Events travel once through the bus (committed in Postgres first, published after
 arrive here per room; a room's channel delivers them gap-free and in seq order, fetching any
 missing range from Postgres first, so the bus may lose a message but a socket never does. Each
 event is serialised once per distinct view (the public one, and its subject's when it differs),
-not once per socket. Presence is counted per instance and shared over the bus.
+not once per socket. Presence is counted per instance and shared over the bus; so is the host's
+shared reveal (presentation.py), whose frame Postgres keeps for sockets that open later.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import logging
 import time
@@ -18,37 +18,21 @@ import uuid
 from types import TracebackType
 from uuid import UUID
 
+from server.live.channel import RoomChannel
 from server.live.connection import SIGNED_OUT, Connection
+from server.live.presentation import decode_presentation
 from server.play.publisher import decode_event, frame
-from server.play.views import event_json
-from storage import Bus, Database, rooms
+from storage import Bus, Database, Unavailable, presentations, rooms
 from storage import events as event_log
-from storage.events import Event, EventKind
+from storage.events import Event
 from storage.rooms import Room, RoomMode, RoomStatus
 
 __all__ = ["Hub"]
 
 log = logging.getLogger(__name__)
 
-_MEMBERSHIP = (EventKind.MEMBER_JOINED, EventKind.MEMBER_LEFT)
 # An instance's presence report counts until this many resync periods pass without a refresh.
 _PRESENCE_PERIODS = 3
-
-
-class RoomChannel:
-    """One room's sockets on this instance and the seq delivered to them so far."""
-
-    def __init__(self, room: Room) -> None:
-        self.room = room
-        self.last_seq = room.seq
-        self.connections: set[Connection] = set()
-        self.lock = asyncio.Lock()
-        self.presence: dict[str, tuple[frozenset[int], int, float]] = {}
-        self.presence_frame: str | None = None
-
-    def local_presence(self) -> tuple[frozenset[int], int]:
-        players = frozenset(c.user_id for c in self.connections if c.member)
-        return players, sum(1 for c in self.connections if not c.member)
 
 
 class Hub:
@@ -60,6 +44,8 @@ class Hub:
         self.channels: dict[UUID, RoomChannel] = {}
         self._resync_task: asyncio.Task | None = None
         self.delivered_events = 0
+        # Whether the last use of the database failed for want of it: sockets were told so.
+        self.database_down = False
 
     async def __aenter__(self) -> Hub:
         self.bus.on_message = self._on_message
@@ -70,9 +56,10 @@ class Hub:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._resync_task is not None:
-            self._resync_task.cancel()
-            await asyncio.gather(self._resync_task, return_exceptions=True)
+        tasks = [t for t in (self._resync_task, *(ch.filler for ch in self.channels.values())) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         # 1012 (service restart): the client reconnects, to this address or another instance.
         closing = [c.close(1012) for ch in self.channels.values() for c in list(ch.connections)]
         await asyncio.gather(*closing, return_exceptions=True)
@@ -89,38 +76,60 @@ class Hub:
 
     async def attach(self, connection: Connection, room: Room) -> None:
         """Registers a socket before its first frames are read from Postgres, so that nothing
-        committed in between can slip past it."""
+        committed in between can slip past it. The caller detaches it in a `finally` whether
+        this returns or raises: a channel that failed to open is opened by its next socket."""
         channel = self.channels.get(room.id)
         if channel is None:
-            channel = RoomChannel(room)
-            self.channels[room.id] = channel
-            async with channel.lock:
-                await self.bus.subscribe(str(room.id))
-                # Read after subscribing: whatever commits later reaches us through the bus.
-                async with self.db.acquire() as conn:
-                    channel.last_seq = (await rooms.event_heads(conn, [room.id]))[room.id]
+            channel = self.channels[room.id] = RoomChannel(room)
         channel.connections.add(connection)
+        async with channel.lock:
+            if channel.opened:
+                return
+            await self.bus.subscribe(str(room.id))
+            # Read after subscribing: whatever commits later reaches us through the bus.
+            async with self.db.acquire() as conn:
+                channel.last_seq = (await rooms.event_heads(conn, [room.id]))[room.id]
+                if room.status is RoomStatus.FINISHED and (shown := await presentations.current(conn, room.id)):
+                    channel.show(shown)  # the host's reveal, for sockets opening now
+            channel.opened = True
+            self.database_down = False
+        self._take(channel, [])  # what the bus brought meanwhile
 
     async def joined(self, connection: Connection) -> None:
         """After its first frames: presence for the newcomer and, if it changed, for everyone."""
         channel = self.channels[connection.room_id]
+        channel.show_to(connection)  # right after its first frames
         if connection.member:
-            await self._note_members_seen([connection.room_id])
+            try:
+                await self._note_members_seen([connection.room_id])
+            except Unavailable as exc:
+                self._database_unreachable(exc)  # bookkeeping only: the socket stays
         if not await self._presence_changed(channel) and channel.presence_frame is not None:
             connection.offer(channel.presence_frame)
 
     async def detach(self, connection: Connection) -> None:
-        channel = self.channels.get(connection.room_id)
+        """Forgets a socket, whatever state attach() left it in; the last one closes the channel."""
+        room_id = connection.room_id
+        channel = self.channels.get(room_id)
         if channel is None or connection not in channel.connections:
             return
         channel.connections.discard(connection)
-        await self._presence_changed(channel)
-        if not channel.connections and self.channels.get(connection.room_id) is channel:
-            del self.channels[connection.room_id]
-            await self.bus.unsubscribe(str(connection.room_id))
-            if connection.room_id in self.channels:
+        last = not channel.connections and self.channels.get(room_id) is channel
+        if last:
+            del self.channels[room_id]
+            if channel.filler is not None:
+                channel.filler.cancel()
+        try:
+            if not last:
+                await self._presence_changed(channel)
+                return
+            await self._publish_presence(channel, frozenset(), 0)
+            await self.bus.unsubscribe(str(room_id))
+            if room_id in self.channels:
                 # A socket for the room arrived while we unsubscribed: its channel needs the topic.
-                await self.bus.subscribe(str(connection.room_id))
+                await self.bus.subscribe(str(room_id))
+        except Exception as exc:  # noqa: BLE001 the bus failing must not fail the socket's close
+            log.warning("presence or unsubscribe for room %s failed: %r", room_id, exc)
 
     def credits_changed(self, user_id: int, credits: int) -> None:
         """A user's balance changed (storage.AccountFeed): their sockets here are told at once."""
@@ -142,6 +151,7 @@ class Hub:
     # --- consumers: what the bus brings ---------------------------------------------------------
 
     async def _on_message(self, topic: str, message: bytes) -> None:
+        """The bus listener's callback, for every room: it never waits on Postgres."""
         try:
             channel = self.channels.get(UUID(topic))
             if channel is None:
@@ -149,53 +159,56 @@ class Hub:
             body = json.loads(message)
             kind = body.get("type")
             if kind == "events":
-                await self._deliver(channel, [decode_event(channel.room.id, e) for e in body["events"]])
+                before = channel.local_presence()
+                self._take(channel, [decode_event(channel.room.id, e) for e in body["events"]])
+                if channel.local_presence() != before:
+                    await self._presence_changed(channel)
             elif kind == "progress":
                 self._progress(channel, body)
             elif kind == "presence":
                 self._remote_presence(channel, body)
+            elif kind == "present":
+                channel.show(decode_presentation(channel.room.id, body))
         except Exception:
             log.exception("bad bus message on %s", topic)
 
-    async def _deliver(self, channel: RoomChannel, events: list[Event]) -> None:
-        async with channel.lock:
-            before = channel.local_presence()
-            for event in sorted(events, key=lambda e: e.seq):
-                if event.seq <= channel.last_seq:
-                    continue  # a duplicate, or already fetched to fill a gap
-                if event.seq > channel.last_seq + 1:
-                    await self._fill_gap(channel)
-                    if event.seq <= channel.last_seq:
-                        continue
-                self._fan_out(channel, event)
+    def _take(self, channel: RoomChannel, events: list[Event]) -> None:
+        self.delivered_events += channel.take(events)
+        if channel.gap and channel.opened and channel.filler is None:
+            channel.filler = asyncio.create_task(self._fill(channel), name=f"hub-fill-{channel.room.id}")
+
+    async def _fill(self, channel: RoomChannel) -> None:
+        """The room's own task: fetches what the bus lost from Postgres, then what it held."""
+        before, start = channel.local_presence(), channel.last_seq
+        try:
+            async with channel.lock:
+                await self._fill_gap(channel)
+        except Unavailable as exc:
+            self._database_unreachable(exc)  # the resync tries again
+            return
+        except Exception:
+            log.exception("filling a gap in room %s failed", channel.room.id)
+            return
+        finally:
+            channel.filler = None
+        if channel.last_seq > start:
+            self._take(channel, [])  # what was held, and another fill if the bus lost more
+        else:
+            self.delivered_events += channel.drain()  # no progress: the resync comes back to it
         if channel.local_presence() != before:
-            await self._presence_changed(channel)
+            try:
+                await self._presence_changed(channel)
+            except Exception as exc:  # noqa: BLE001 a bus hiccup; the next resync republishes
+                log.warning("publishing presence for room %s failed: %r", channel.room.id, exc)
 
     async def _fill_gap(self, channel: RoomChannel) -> None:
         """Delivers everything after last_seq that Postgres has: the bus lost or delayed some."""
         async with self.db.acquire() as conn:
             missing = await event_log.events_after(conn, channel.room.id, channel.last_seq)
         for event in missing:
-            self._fan_out(channel, event)
-
-    def _fan_out(self, channel: RoomChannel, event: Event) -> None:
-        if event.kind == EventKind.ROOM_STARTED:
-            channel.room = dataclasses.replace(channel.room, status=RoomStatus.PLAYING)
-        elif event.kind == EventKind.ROOM_FINISHED:
-            channel.room = dataclasses.replace(channel.room, status=RoomStatus.FINISHED)
-        public = frame({"type": "event", **event_json(event, channel.room, None)})
-        personal = {}
-        for subject in _subjects(event):
-            text = frame({"type": "event", **event_json(event, channel.room, subject)})
-            if text != public:
-                personal[subject] = text
-        for connection in list(channel.connections):
-            connection.offer_event(event.seq, personal.get(connection.user_id, public))
-            if event.kind in _MEMBERSHIP and connection.user_id == event.data.get("user_id"):
-                # Who joined or left is a player or a spectator from now on, on this socket too.
-                connection.member = event.kind == EventKind.MEMBER_JOINED
-        channel.last_seq = event.seq
-        self.delivered_events += 1
+            if event.seq == channel.last_seq + 1:  # not delivered meanwhile
+                channel.fan_out(event)
+                self.delivered_events += 1
 
     def _progress(self, channel: RoomChannel, body: dict) -> None:
         text = frame(body["frame"])
@@ -203,6 +216,17 @@ class Hub:
         for connection in list(channel.connections):
             if not private or connection.user_id == body["painter_id"]:
                 connection.offer(text)
+
+    def _database_unreachable(self, exc: Unavailable) -> None:
+        """Every socket here is told once per outage; the page says so and keeps its state."""
+        if self.database_down:
+            return
+        self.database_down = True
+        log.warning("the database cannot be reached; telling this instance's sockets")
+        # As server.http.errors.refusal_frame writes it (importing that module here is a cycle).
+        text = frame({"type": "error", "code": exc.code, "message": exc.message})
+        for channel in self.channels.values():
+            channel.tell(text)
 
     # --- presence -------------------------------------------------------------------------------
 
@@ -249,16 +273,24 @@ class Hub:
         await self._note_members_seen(attended)
         async with self.db.acquire() as conn:
             heads = await rooms.event_heads(conn, list(self.channels))
+            finished = [room_id for room_id, ch in self.channels.items() if ch.room.status is RoomStatus.FINISHED]
+            # A present message the bus lost: the host's frame is in Postgres too.
+            shown = await presentations.current_many(conn, finished) if finished else []
+        self.database_down = False
         for room_id, head in heads.items():
             channel = self.channels.get(room_id)
-            if channel is None:
+            if channel is None or not channel.opened:
                 continue
             if head > channel.last_seq:
                 async with channel.lock:
                     await self._fill_gap(channel)
+                self.delivered_events += channel.drain()
             players, spectators = channel.local_presence()
             self._broadcast_presence(channel)
             await self._publish_presence(channel, players, spectators)
+        for presentation in shown:
+            if (channel := self.channels.get(presentation.room_id)) is not None and channel.opened:
+                channel.show(presentation)
 
     async def _note_members_seen(self, room_ids: list[UUID]) -> None:
         """Tells Postgres a member is here: a timed room nobody attends is abandoned (play/clocks.py)."""
@@ -271,14 +303,7 @@ class Hub:
             await asyncio.sleep(self.resync_seconds)
             try:
                 await self.resync()
+            except Unavailable as exc:
+                self._database_unreachable(exc)
             except Exception:
                 log.exception("hub resync failed")
-
-
-def _subjects(event: Event) -> set[int]:
-    """The users who may see more of this event than everyone else does."""
-    subjects = {event.data.get("player_id")}
-    turn = event.data.get("turn")
-    if isinstance(turn, dict):
-        subjects.add(turn.get("player_id"))
-    return {subject for subject in subjects if isinstance(subject, int)}

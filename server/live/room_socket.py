@@ -14,12 +14,14 @@ from server.http.origin import from_our_origin
 from server.http.sessions import SESSION_COOKIE, optional_user, token_hash
 from server.http.steps import StepBody, check_idempotency_key, submit_step
 from server.http.validation import parse_fields, parse_room_id, services_of, whole_number
-from server.live.connection import Connection, receive_object
+from server.live.connection import TRY_LATER, Connection, receive_object
+from server.live.presentation import present
+from server.live.quotas import admitted, counted
 from server.play.access import room_snapshot, visible_room
 from server.play.publisher import frame
 from server.play.views import event_json
 from server.services import Services
-from storage import AppError
+from storage import AppError, Unavailable
 from storage import events as event_log
 from storage.accounts import User
 
@@ -37,17 +39,25 @@ async def room_socket(websocket: WebSocket) -> None:
     if not from_our_origin(websocket.headers, settings.public_url, not settings.production):
         await websocket.close(_POLICY)
         return
-    user = await optional_user(services, websocket)
-    if user is None:
-        await websocket.close(_POLICY)
-        return
     try:
+        user = await optional_user(services, websocket)
+        if user is None:
+            await websocket.close(_POLICY)
+            return
         room_id = parse_room_id(websocket.path_params["room_id"])
         after = _after(websocket.query_params.get("after"))
         async with services.db.acquire() as conn:
             room, viewer = await visible_room(conn, room_id, user)
+    except Unavailable as exc:
+        # The database is out of reach: said in a frame, closed with "try again later".
+        await websocket.accept()
+        await websocket.send_text(refusal_frame(exc))
+        await websocket.close(TRY_LATER)
+        return
     except AppError:
         await websocket.close(_POLICY)
+        return
+    if not await admitted(websocket, services, user.id):
         return
 
     await websocket.accept()
@@ -61,14 +71,17 @@ async def room_socket(websocket: WebSocket) -> None:
         queue_size=settings.ws_send_queue,
     )
     hub = services.hub
-    await hub.attach(connection, room)
     try:
+        await hub.attach(connection, room)
         frames, seq = await _first_frames(services, room.id, user, after)
         connection.go_live(frames, seq)
         await hub.joined(connection)
         await _read(websocket, connection, services, user, room.id)
     except WebSocketDisconnect:
         pass
+    except Unavailable as exc:
+        log.warning("socket of user %s in room %s: %s", user.id, room.id, exc.message)
+        await connection.refuse(refusal_frame(exc), TRY_LATER)
     finally:
         await hub.detach(connection)
         await connection.close(1000)
@@ -108,6 +121,11 @@ async def _read(websocket: WebSocket, connection: Connection, services: Services
             connection.offer('{"type":"pong"}')
         elif kind == "step.submit":
             connection.offer(await _submit(services, user, room_id, message))
+        elif kind == "present":
+            try:  # the host's shared reveal: every socket of the room hears it through the hub
+                await present(services.db, services.bus, user, room_id, message)
+            except AppError as exc:
+                connection.offer(refusal_frame(exc))
         else:
             connection.offer(error_frame("unknown_type", "Unknown frame type."))
 
@@ -123,4 +141,4 @@ async def _submit(services: Services, user: User, room_id: UUID, message: dict[s
     return frame({"type": "step.accepted", "status": 200 if replayed else 202, "step": step})
 
 
-routes = [WebSocketRoute("/ws/rooms/{room_id}", room_socket)]
+routes = [WebSocketRoute("/ws/rooms/{room_id}", counted(room_socket))]

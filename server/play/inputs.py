@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from uuid import UUID
 
 import engine
 from server.metrics import Metrics
+from server.play.moderation import Moderation
 from server.play.tiles import TileCache
 from server.settings import Settings
 from storage import BlobStore, Database
@@ -26,6 +28,13 @@ class Studio:
     tiles: TileCache
     generator: engine.Generator
     metrics: Metrics
+    moderation: Moderation
+
+    def safety_identifier(self, user_id: int) -> str:
+        """The player as the images API sees them: an HMAC of their id under the session secret,
+        stable per player, never their email, and unlinkable to them without the secret."""
+        message = b"openai-safety-identifier:" + str(user_id).encode()
+        return hmac.new(self.settings.secret.encode(), message, hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)

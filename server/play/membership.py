@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from server.play.turns import finish_room, skip_turn
 from server.settings import Settings
-from storage import Connection, members, rooms, steps
+from storage import Conflict, Connection, members, rooms, steps
 from storage import events as event_log
 from storage.events import Event, EventKind
 from storage.members import LeftReason, Member
@@ -22,6 +22,11 @@ __all__ = ["take_out"]
 
 async def take_out(conn: Connection, room: Room, member: Member, reason: LeftReason, settings: Settings) -> list[Event]:
     """Takes `member` out of the room for `reason`; returns the events appended."""
+    # The last one out finishes the room, which would abort a step that is painting: a whole
+    # generation, then a refund. Like the host's finish, that waits for the step.
+    last_one = room.status is RoomStatus.PLAYING and len(await members.room_members(conn, room.id)) == 1
+    if last_one and await steps.running_step(conn, room.id) is not None:
+        raise Conflict("Your tile is being painted; leave once it is done.", code="step_in_flight")
     if room.status is RoomStatus.LOBBY and reason is LeftReason.LEFT:
         await members.delete_member(conn, room.id, member.user_id)
     else:

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, TypeVar
 
-__all__ = ["WORKERS", "run"]
+__all__ = ["WORKERS", "run", "render_slots"]
 
 T = TypeVar("T")
 
@@ -29,3 +30,13 @@ _pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="pixels")
 async def run(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """function(*args, **kwargs) on the pixel pool."""
     return await asyncio.get_running_loop().run_in_executor(_pool, partial(function, *args, **kwargs))
+
+
+_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+
+def render_slots(renders: int) -> asyncio.Semaphore:
+    """The process-wide limit on whole-room renders (canvases, timelapses), which each hold tens
+    of MiB for seconds: at most `renders` at once (one semaphore per event loop, and a server
+    runs one loop)."""
+    return _slots.setdefault(asyncio.get_running_loop(), asyncio.Semaphore(renders))

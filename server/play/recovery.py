@@ -16,7 +16,7 @@ from server.play.clocks import finish_if_idle, give_back_outage, skip_overdue_tu
 from server.play.publisher import Publisher
 from server.play.step import abort_if_running
 from server.settings import Settings
-from storage import Database, rooms, steps
+from storage import Database, Unavailable, rooms, steps
 from storage.events import Event
 
 __all__ = ["reap_once", "Reaper"]
@@ -83,6 +83,9 @@ class Reaper:
     async def _pass(self) -> None:
         try:
             appended = await reap_once(self.db, self.metrics, self.settings)
+        except Unavailable as exc:
+            log.warning("reaper pass skipped: %s", exc.message)  # an outage, not a bug: no trace
+            return
         except Exception:
             log.exception("reaper pass failed")
             return

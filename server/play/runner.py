@@ -7,6 +7,7 @@ runner only owns the tasks this instance started, so that shutdown can finish or
 from __future__ import annotations
 
 import asyncio
+import logging
 from types import TracebackType
 from uuid import UUID
 
@@ -16,6 +17,8 @@ from server.play.step import Studio
 from storage.steps import Step
 
 __all__ = ["StepRunner"]
+
+log = logging.getLogger(__name__)
 
 
 class StepRunner:
@@ -48,8 +51,17 @@ class StepRunner:
     def start(self, step: Step) -> asyncio.Task[None]:
         task = asyncio.create_task(self._run(step), name=f"step-{step.id}")
         self._tasks[step.id] = (step.room_id, task)
-        task.add_done_callback(lambda _: self._tasks.pop(step.id, None))
+        task.add_done_callback(lambda done: self._ended(step, done))
         return task
+
+    def _ended(self, step: Step, task: asyncio.Task[None]) -> None:
+        self._tasks.pop(step.id, None)
+        # Retrieved here, or asyncio logs "Task exception was never retrieved" with a trace.
+        exc = None if task.cancelled() else task.exception()
+        if exc is not None:
+            # Neither committed nor refunded (the database went away mid-step): its lease
+            # expires and a reaper refunds it, as after a crash.
+            log.warning("step %s ended without an outcome: %r", step.id, exc)
 
     async def wait(self, room_id: UUID) -> None:
         """Until this instance's steps in the room (if any) have committed or aborted."""

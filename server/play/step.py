@@ -1,7 +1,7 @@
 """The step, top to bottom (invariants I1-I6 in docs/architecture.md).
 
-    check + TX1   submit(): refusals record nothing; else step `running`, lease with a fencing
-                  token, debit, `step.started`, all in one transaction under the room lock
+    check + TX1   submit(), in play/begin.py: refusals record nothing; else step `running`, lease
+                  with a fencing token, debit, `step.started`, in one transaction under the room lock
     outside TX    paint(), under the lease (play/lease.py): neighbours -> context -> generator -> seam
                   correction -> blob written once
     TX2 commit    commit(): only while our fencing token holds: tile, step `committed`, next turn
@@ -19,16 +19,15 @@ import asyncio
 import json
 import logging
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from uuid import UUID
 
 import numpy as np
 
 import engine
 from server.play import pixels
 from server.play.access import locked_room
+from server.play.begin import submit, submit_seen
 from server.play.crash_points import crash_point
 from server.play.inputs import StepRequest, Studio
 from server.play.lease import LeaseLost, keep_lease
@@ -37,10 +36,8 @@ from server.play.turns import advance_turn, finish_room, turn_data
 from server.play.views import tile_json
 from server.settings import Settings
 from storage import (
-    Conflict,
     Connection,
     Database,
-    Forbidden,
     NotFound,
     credits,
     database,
@@ -48,9 +45,8 @@ from storage import (
     steps,
 )
 from storage import events as event_log
-from storage.accounts import User
 from storage.events import Event, EventKind
-from storage.rooms import Room, RoomMode, RoomStatus
+from storage.rooms import Room, RoomStatus
 from storage.steps import Step, StepStatus
 
 __all__ = [
@@ -73,116 +69,6 @@ _RETRY_GRACE = timedelta(seconds=20)
 Progress = Callable[[Step, float, "np.ndarray | None"], Awaitable[None]]
 
 
-# --- check + TX1 ------------------------------------------------------------------------------
-
-
-async def submit(
-    db: Database, settings: Settings, room_id: UUID, user: User, key: str, request: StepRequest
-) -> tuple[Step, list[Event], bool]:
-    """Checks and begins a step; returns (step, events appended, replayed).
-
-    A replayed Idempotency-Key returns the original step and starts nothing, even when the
-    original is racing in another request right now: the unique (user, key) row decides.
-    """
-    step, events, replayed, _ = await submit_seen(db, settings, room_id, user, key, request)
-    return step, events, replayed
-
-
-async def submit_seen(
-    db: Database, settings: Settings, room_id: UUID, user: User, key: str, request: StepRequest
-) -> tuple[Step, list[Event], bool, Room | None]:
-    """submit(), plus the room as TX1 locked it when a step began (None for a replay), so that
-    the caller need not read it again to answer."""
-    fingerprint = request.fingerprint(room_id)
-    async with db.acquire() as conn:
-        original = await _original(conn, user, key, fingerprint)
-        if original is not None:
-            return original, [], True, None
-        try:
-            async with conn.transaction():
-                step, started, room = await _check_and_begin(conn, settings, room_id, user, key, request, fingerprint)
-        except Conflict as exc:
-            if exc.code not in ("idempotency_key_reused", "step_in_flight"):
-                raise
-            original = await _original(conn, user, key, fingerprint)
-            if original is None:
-                raise
-            return original, [], True, None
-    crash_point(settings.crash_at, "after_tx1")
-    return step, [started], False, room
-
-
-async def _original(conn: Connection, user: User, key: str, fingerprint: bytes) -> Step | None:
-    step = await steps.step_by_key(conn, user.id, key)
-    if step is not None and step.request_hash != fingerprint:
-        raise Conflict("This Idempotency-Key was used for a different request.", code="idempotency_key_reused")
-    return step
-
-
-async def _check_and_begin(
-    conn: Connection,
-    settings: Settings,
-    room_id: UUID,
-    user: User,
-    key: str,
-    request: StepRequest,
-    fingerprint: bytes,
-) -> tuple[Step, Event, Room]:
-    check = await rooms.lock_for_step(conn, room_id, user.id)
-    if check is None:
-        raise NotFound("No such room.")
-    room = check.room
-    if not check.member:
-        if room.mode is RoomMode.FOLDED:
-            raise NotFound("No such room.")
-        raise Forbidden("Only players in this room can take steps.", code="not_a_member")
-    if room.status is not RoomStatus.PLAYING:
-        raise Conflict("The room is not playing.", code="room_not_playing")
-    if room.turn.player_id != user.id:
-        raise Forbidden("It is not your turn.", code="not_your_turn")
-    if request.turn_nonce != room.turn.nonce:
-        raise Conflict("That turn is over; reload to see the current one.", code="stale_nonce")
-    if check.running:
-        raise Conflict("A step is already running in this room.", code="step_in_flight")
-    try:
-        cell = engine.target_cell(check.path, request.direction, room.extent)
-    except engine.CellUnavailable as exc:
-        raise Conflict("That direction has no free cell.", code="cell_unavailable") from exc
-    crash_point(settings.crash_at, "after_check")
-
-    if check.credits < settings.daily_credits:
-        # The first step of the day is one of the moments the daily allowance is due; it
-        # cannot be due while the balance (read under the room lock) is at the allowance.
-        await credits.grant_daily(conn, user.id, settings.daily_credits)
-    step_id = uuid.uuid4()
-    cost = settings.step_cost
-    data = {"step_id": str(step_id), "player_id": user.id, "turn_number": room.turn.number}
-    data.update(direction=request.direction.value, cell=list(cell), prompt=request.prompt, cost=cost)
-    # The step, its lease and fencing token, the debit and `step.started`: one statement.
-    begun = await steps.begin_step(
-        conn,
-        step_id=step_id,
-        room_id=room.id,
-        user_id=user.id,
-        idempotency_key=key,
-        request_hash=fingerprint,
-        turn_number=room.turn.number,
-        cell=cell,
-        prompt=request.prompt,
-        direction=request.direction.value,
-        seed=int.from_bytes(step_id.bytes[:8], "big") >> 1,
-        cost=cost,
-        lease_seconds=settings.step_lease_seconds,
-        event_kind=EventKind.STEP_STARTED,
-        event_data=json.dumps(data),
-        debit_kind=credits.LedgerKind.STEP_DEBIT,
-    )
-    if begun is None:
-        raise Conflict("A step is already running in this room.", code="step_in_flight")
-    step, seq, at = begun
-    return step, Event(room.id, seq, str(EventKind.STEP_STARTED), data, at), room
-
-
 # --- outside any transaction, under the lease --------------------------------------------------
 
 
@@ -201,7 +87,13 @@ async def paint(studio: Studio, step: Step, on_progress: Progress) -> list[Event
             neighbours = await neighbours_of(studio.tiles, placed, step.cell)
             context = await pixels.run(engine.build_context, neighbours, step.cell, tile_size)
             started = time.perf_counter()
-            generated = await studio.generator.generate(context, step.prompt, seed=step.seed, on_progress=progress)
+            generated = await studio.generator.generate(
+                context,
+                step.prompt,
+                seed=step.seed,
+                on_progress=progress,
+                safety_identifier=studio.safety_identifier(step.user_id),
+            )
             generator_seconds = time.perf_counter() - started
             studio.metrics.generator_latency.observe(generator_seconds)
             seams = await pixels.run(
@@ -217,7 +109,9 @@ async def paint(studio: Studio, step: Step, on_progress: Progress) -> list[Event
             studio.db, studio.settings, step, sha256, seams.seam_score, generator_ms, context_drift=seams.context_drift
         )
     except engine.GeneratorFailure as exc:
-        log.info("step %s: generator failed (%s): %s", step.id, exc.reason, exc)
+        # A failure no player can fix (bad key, model gone, quota) is an operator's alarm.
+        level = logging.ERROR if exc.alarm else logging.INFO
+        log.log(level, "step %s: generator failed (%s): %s", step.id, exc.reason, exc)
         studio.metrics.generator_failures.labels(exc.reason).inc()
         events = await abort(studio.db, step, exc.reason)
     except LeaseLost:

@@ -1,7 +1,8 @@
 """Who may see what of a room, and the JSON shapes that carry it (docs/protocol.md).
 
 Folded rooms hide pixels, prompts and tile positions from everyone while playing; the painter of
-a step may still see their own step. Everything is revealed when the room finishes.
+a step may still see their own step, and the player whose turn it is the frontier and its free
+directions (`null` and `[]` for everyone else). Everything is revealed when the room finishes.
 """
 
 from __future__ import annotations
@@ -93,6 +94,7 @@ def room_json(
     path = [(tile.x, tile.y) for tile in tiles]
     playing = room.status is RoomStatus.PLAYING
     head = frontier(path, room.extent)
+    sees_way = _sees_the_way(room, viewer)
     body: RoomSnapshot = {
         "id": str(room.id),
         "name": room.name,
@@ -113,8 +115,8 @@ def room_json(
         "turn": turn_json(room.turn, viewer.user_id) if playing else _idle_turn(room.turn),
         "tiles": [] if hides_tiles(room) else [tile_json(tile) for tile in tiles],
         "tile_count": room.tile_count,
-        "frontier": list(head) if head is not None else None,
-        "free_directions": [d.value for d in free_directions(path, room.extent)] if playing else [],
+        "frontier": list(head) if head is not None and sees_way else None,
+        "free_directions": [d.value for d in free_directions(path, room.extent)] if playing and sees_way else [],
         "step": _running_json(running, room, viewer) if running else None,
         "seq": room.seq,
         "created_at": iso(room.created_at),
@@ -123,6 +125,14 @@ def room_json(
     if viewer.member:
         body["invite_code"] = room.invite_code
     return body
+
+
+def _sees_the_way(room: Room, viewer: Viewer) -> bool:
+    """The frontier and its free directions locate other players' tiles: in a folded room still
+    playing, only the player whose turn it is sees them (DESIGN section 3)."""
+    if not hides_tiles(room):
+        return True
+    return room.status is RoomStatus.PLAYING and viewer.user_id is not None and viewer.user_id == room.turn.player_id
 
 
 def room_summary(room: Room, members: Sequence[Member], member: bool) -> RoomSummary:

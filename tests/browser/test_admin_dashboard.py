@@ -237,7 +237,12 @@ def _overview(**changes) -> dict:
                 "stuck": False,
             },
         ],
-        "generator": {"p50_ms": 850.4, "p95_ms": 2400.0, "count": 40, "failures": {"timeout": 2, "refused": 1}},
+        "generator": {
+            "p50_ms": 850.4,
+            "p95_ms": 2400.0,
+            "count": 40,
+            "failures": {"timeout": 2, "refused": 1, "generator_unavailable": 1},
+        },
         "seam_scores": [
             {
                 "step_id": f"0000000{n}-0000-4000-8000-000000000000",
@@ -295,8 +300,10 @@ async def test_stuck_steps_stand_out_and_the_feed_reconnects(browser, served, sh
         await expect(healthy.locator(".stuck-badge")).to_be_hidden()
         await expect(healthy.locator(".lease")).to_have_text("0:21")
         await expect(page.locator("#p50")).to_have_text("850 ms")
-        await expect(page.locator("#failures li")).to_have_count(2)
+        await expect(page.locator("#failures li")).to_have_count(3)
         await expect(page.locator("#failures li").first).to_contain_text("timeout")
+        # A step the generator could not paint for want of a key, model or quota: the alarm.
+        await expect(page.locator("#generator-alarm")).to_contain_text("Generator unavailable: 1 step")
         await expect(page.locator("#seams li")).to_have_count(3)
         for n, band in enumerate(["good", "fair", "poor"]):
             await expect(page.locator("#seams li").nth(n)).to_have_class(f"seam-{band}")

@@ -4,6 +4,7 @@ the canvas around the point between them."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import httpx
@@ -12,7 +13,8 @@ from playwright.async_api import Page, expect
 
 from tests.browser.conftest import MOCK_DELAY_MS
 from tests.browser.test_admin_dashboard import _create_admin, _sign_up
-from tests.browser.ui import axe_clean, create_room, in_view, paint, person, refused, sign_up, uncovered
+from tests.browser.ui import axe_clean, create_room, in_view, paint, person, refused, sign_up, tiles_shown, uncovered
+from tests.fakes.openai_api import API_KEY, FakeOpenAI
 from tests.servers import Served
 
 
@@ -107,3 +109,38 @@ async def test_a_failed_tile_keeps_its_prompt_and_a_grant_shows_at_once(browser,
         ada.assert_clean(refused(404, "/rooms-of-mine"))
     finally:
         await ada.context.close()
+
+
+async def test_the_openai_generator_streams_real_previews_before_the_tile_lands(browser, database_url, tmp_path, shots):
+    """GENERATOR=openai against the fake API on a real port: its partial images reach the page as
+    progress frames with a JPEG preview, before the step commits."""
+    async with (
+        FakeOpenAI() as fake,
+        Served(
+            tmp_path / "data",
+            DATABASE_URL=database_url,
+            GENERATOR="openai",
+            OPENAI_API_KEY=API_KEY,
+            OPENAI_BASE_URL=fake.base_url,
+            OPENAI_PARTIAL_IMAGES=2,
+        ) as served,
+    ):
+        ada = await person(browser, served, shots, "Ada")
+        try:
+            await ada.page.goto("/")
+            await sign_up(ada)
+            await create_room(ada, "Streamed")
+            await ada.page.click("#start-game")
+            await paint(ada, "a lighthouse in a storm")
+            await tiles_shown(ada, 1)
+            frames = [json.loads(frame) for frame in ada.frames]
+            committed = next(n for n, f in enumerate(frames) if f["type"] == "event" and f["kind"] == "step.committed")
+            # A partial image (fraction below 1), not only the finished one, showed before the commit.
+            progress = [f for f in frames[:committed] if f["type"] == "progress" and f["preview"]]
+            previews = [f["preview"] for f in progress if f["fraction"] < 1]
+            assert previews and previews[0].startswith("data:image/jpeg;base64,")
+            assert len(previews[0]) < 40_000  # ~30 KB of JPEG at most, in base64
+            assert fake.edits[0].fields["partial_images"] == "2"
+            ada.assert_clean()
+        finally:
+            await ada.context.close()

@@ -89,7 +89,7 @@ async def test_mock_failures_are_decided_by_the_seed():
 async def test_mock_refuses_a_prompt_with_the_refuse_token():
     with pytest.raises(GeneratorRefused) as caught:
         await MockGenerator().generate(EMPTY, f"a cat {REFUSE_TOKEN}", seed=1)
-    assert caught.value.reason == "refused"
+    assert caught.value.reason == "generator_refused"
 
 
 async def test_mock_reports_increasing_progress_with_previews_ending_at_one():
@@ -108,7 +108,7 @@ async def test_mock_reports_increasing_progress_with_previews_ending_at_one():
 async def test_mock_times_out_past_its_deadline():
     with pytest.raises(GeneratorTimeout) as caught:
         await MockGenerator(delay_ms=5_000, timeout=0.05).generate(EMPTY, "p", seed=1)
-    assert caught.value.reason == "timeout"
+    assert caught.value.reason == "generator_timeout"
 
 
 async def test_mock_rejects_a_malformed_context():

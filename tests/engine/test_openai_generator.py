@@ -1,219 +1,241 @@
-"""OpenAIGenerator end to end, through the real SDK and HTTP, against a local fake of the
-images-edit endpoint served by uvicorn on a real port."""
+"""OpenAIGenerator end to end, through the real SDK and HTTP, against tests/fakes/openai_api.py
+served by uvicorn on a real port: what it sends, what it makes of each answer, its retries."""
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import io
 import socket
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from email import policy
-from email.parser import BytesParser
 
 import numpy as np
 import pytest
-import uvicorn
 from PIL import Image
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
-from engine import (
+from engine import OpenAIGenerator, build_context, encode_jpeg_preview, encode_png
+from engine.errors import (
     GeneratorBadOutput,
+    GeneratorBusy,
     GeneratorError,
     GeneratorFailure,
     GeneratorRefused,
     GeneratorTimeout,
-    OpenAIGenerator,
-    build_context,
-    decode_png,
+    GeneratorUnavailable,
 )
+from engine.generators._openai_pixels import MIN_PIXELS, decode_answer, encode_request, request_side
+from tests.fakes.openai_api import API_KEY, MODEL, PAINT, FakeOpenAI
 
-T = 256
-# The deadline of the one test that waits for it; the others get room for a slow machine.
-DEADLINE = 0.5
-ROOMY_DEADLINE = 30.0
-PAINT = (10, 200, 120)
-
-
-def _png(width: int, height: int, colour=PAINT) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (width, height), colour).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def _images(b64: str) -> dict:
-    return {"created": 1700000000, "data": [{"b64_json": b64}]}
-
-
-def _api_error(status: int, code: str | None, message: str) -> JSONResponse:
-    body = {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": code}}
-    return JSONResponse(body, status_code=status)
-
-
-def _form(content_type: str, body: bytes) -> dict[str, tuple[str | None, bytes]]:
-    """Parse multipart/form-data with the stdlib: {field: (filename, bytes)}."""
-    message = BytesParser(policy=policy.HTTP).parsebytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
-    return {
-        part.get_param("name", header="content-disposition"): (part.get_filename(), part.get_payload(decode=True))
-        for part in message.iter_parts()
-    }
-
-
-@dataclass
-class FakeImagesAPI:
-    """What the fake answers next, and every request it saw."""
-
-    mode: str = "ok"
-    requests: list[dict] = field(default_factory=list)
-    release: asyncio.Event = field(default_factory=asyncio.Event)
-
-    async def edits(self, request: Request) -> Response:
-        self.requests.append(_form(request.headers["content-type"], await request.body()))
-        if self.mode == "slow":
-            await self.release.wait()  # held until the test ends; the client gives up first
-        answers = {
-            "ok": lambda: JSONResponse(_images(base64.b64encode(_png(1024, 1024)).decode())),
-            "slow": lambda: JSONResponse(_images(base64.b64encode(_png(1024, 1024)).decode())),
-            "refuse": lambda: _api_error(400, "moderation_blocked", "Your request was rejected by the safety system."),
-            "bad_request": lambda: _api_error(400, "invalid_value", "Invalid size."),
-            "server_error": lambda: _api_error(500, None, "The server had an error."),
-            "garbage": lambda: JSONResponse(_images(base64.b64encode(b"definitely not a png").decode())),
-            "not_base64": lambda: JSONResponse(_images("%%% not base64 %%%")),
-            "wrong_aspect": lambda: JSONResponse(_images(base64.b64encode(_png(1024, 512)).decode())),
-            "wrong_size": lambda: JSONResponse(_images(base64.b64encode(_png(512, 512)).decode())),
-            "url_only": lambda: JSONResponse({"created": 0, "data": [{"url": "https://example.invalid/x.png"}]}),
-            "html": lambda: Response("<html>gateway</html>", status_code=502, media_type="text/html"),
-        }
-        return answers[self.mode]()
+ROOMY = 30.0  # a deadline no test that succeeds comes near
 
 
 @pytest.fixture(scope="module")
-async def fake_api():
-    fake = FakeImagesAPI()
-    app = Starlette(routes=[Route("/v1/images/edits", fake.edits, methods=["POST"])])
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen()  # connections queue here until uvicorn accepts them: no start-up race
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", ws="none", timeout_graceful_shutdown=5)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        yield fake, f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
-    finally:
-        fake.release.set()
-        server.should_exit = True
-        await task
-        sock.close()
+async def fake():
+    async with FakeOpenAI() as api:
+        yield api
 
 
 @asynccontextmanager
-async def _generator(fake_api, timeout: float):
-    fake, base_url = fake_api
-    fake.mode = "ok"
-    fake.requests.clear()
-    generator = OpenAIGenerator("sk-test", model="gpt-image-1", base_url=base_url, timeout=timeout)
+async def _generator(fake, *script, timeout=ROOMY, key=API_KEY, model=MODEL, **options):
+    fake.reset(*script)
+    fake.retry_after = "0"
+    generator = OpenAIGenerator(key, model=model, base_url=fake.base_url, timeout=timeout, **options)
     try:
-        yield fake, generator
+        yield generator
     finally:
         await generator.aclose()
 
 
-@pytest.fixture
-async def api(fake_api):
-    async with _generator(fake_api, ROOMY_DEADLINE) as pair:
-        yield pair
-
-
-@pytest.fixture
-async def impatient_api(fake_api):
-    async with _generator(fake_api, DEADLINE) as pair:
-        yield pair
-
-
-def _context(tile_size: int = T) -> np.ndarray:
+def _context(tile_size: int = 256) -> np.ndarray:
     left = np.zeros((tile_size, tile_size, 4), np.uint8)
     left[...] = (200, 30, 30, 255)
     return build_context({(0, 0): left}, (1, 0), tile_size)
 
 
-@pytest.mark.parametrize("tile_size", [256, 512, 1024])
-async def test_success_returns_the_painted_window_at_context_size(api, tile_size):
-    _fake, generator = api
-    progress = []
+def test_the_window_is_sent_as_is_where_the_model_accepts_it():
+    assert [request_side(2 * t, 2048) for t in (256, 512, 1024)] == [816, 1024, 2048]
+    assert request_side(2048, 1536) == 1536
+    assert 816**2 >= MIN_PIXELS > 800**2 and 816 % 16 == 0  # the smallest accepted square
+
+
+@pytest.mark.parametrize("tile_size, sent", [(256, 816), (512, 1024), (1024, 2048)])
+async def test_each_tile_size_sends_its_window_with_an_exact_mask(fake, tile_size, sent):
+    context = _context(tile_size)
+    async with _generator(fake, quality="low", complexity="medium") as generator:
+        image = await generator.generate(context, "a red barn", seed=3, safety_identifier="player-hmac")
+    (edit,) = fake.edits
+    assert edit.fields["size"] == f"{sent}x{sent}" and edit.fields["model"] == MODEL
+    assert edit.fields["prompt"] == "a red barn" and edit.fields["n"] == "1"
+    assert edit.fields["background"] == "opaque" and edit.fields["output_format"] == "png"
+    assert edit.fields["stream"] == "true" and edit.fields["partial_images"] == "2"
+    assert edit.fields["safety_identifier"] == "player-hmac"
+    assert (edit.fields["quality"], edit.fields["complexity"]) == ("low", "medium")
+    assert edit.png("image").shape == (sent, sent, 4)
+    # The mask: alpha alone, exactly the KEEP region (NEAREST, so no half-transparent border).
+    assert edit.mode_of("mask") == "LA" and not edit.png("mask")[..., :3].any()
+    mask = edit.png("mask")[..., 3]
+    keep = np.asarray(Image.fromarray(context[..., 3]).resize((sent, sent), Image.Resampling.NEAREST))
+    assert np.array_equal(mask, keep) and set(np.unique(mask)) == {0, 255}
+    if sent == 2 * tile_size:
+        assert np.array_equal(mask, context[..., 3])
+    # The answer comes back at the window's size, opaque, painted where the mask said.
+    assert image.shape == context.shape and (image[..., 3] == 255).all()
+    assert np.abs(image[tile_size, tile_size + 10, :3].astype(int) - PAINT).max() <= 2
+    assert np.abs(image[tile_size, 10, :3].astype(int) - (200, 30, 30)).max() <= 2
+
+
+def test_max_side_1536_asks_for_1536_and_scales_the_answer_back():
+    request = encode_request(_context(1024), request_side(2048, 1536))
+    answer = np.full((1536, 1536, 4), 255, np.uint8)
+    assert request.side == 1536 and decode_answer(encode_png(answer), request).shape == (2048, 2048, 4)
+
+
+async def test_partial_images_become_progress_with_small_previews(fake):
+    reports = []
 
     async def on_progress(fraction, preview):
-        progress.append(fraction)
+        reports.append((fraction, preview))
 
-    image = await generator.generate(_context(tile_size), "a red barn", seed=3, on_progress=on_progress)
-    assert image.shape == (2 * tile_size, 2 * tile_size, 4) and image.dtype == np.uint8
-    assert (image[..., 3] == 255).all()
-    assert np.abs(image[..., :3].astype(int) - PAINT).max() <= 1
-    assert progress == [1.0]
-
-
-async def test_request_carries_model_prompt_size_image_and_mask(api):
-    fake, generator = api
-    await generator.generate(_context(), "a red barn", seed=3)
-    (form,) = fake.requests
-    assert form["model"][1] == b"gpt-image-1"
-    assert form["prompt"][1] == b"a red barn"
-    assert form["size"][1] == b"1024x1024"
-    image_field = next(name for name in form if name.startswith("image"))
-    for name in (image_field, "mask"):
-        filename, data = form[name]
-        assert filename.endswith(".png")
-        sent = decode_png(data)
-        assert sent.shape == (1024, 1024, 4)
-        # The mask convention: transparent where to paint (the target), opaque over the neighbour.
-        assert sent[512, 512, 3] == 0 and sent[512, 100, 3] == 255
-        assert np.abs(sent[512, 100, :3].astype(int) - (200, 30, 30)).max() <= 2
+    async with _generator(fake, partial_images=3) as generator:
+        await generator.generate(_context(512), "a barn", seed=1, on_progress=on_progress)
+    fractions = [fraction for fraction, _ in reports]
+    assert fractions == [0.25, 0.5, 0.75, 1.0]
+    for _, preview in reports[:3]:
+        assert preview is not None and max(preview.shape[:2]) <= 128
+        assert np.abs(preview[64, 100].astype(int) - PAINT).max() <= 8  # the model's painting, not a stand-in
+        assert len(encode_jpeg_preview(preview)) <= 30_000
 
 
-async def _failure_for(api, mode: str) -> GeneratorFailure:
-    fake, generator = api
-    fake.mode = mode
-    with pytest.raises(GeneratorFailure) as caught:
-        await generator.generate(_context(), "a barn", seed=1)
-    assert len(fake.requests) == 1  # no SDK retries: the server decides those
+async def _failure(fake, *script, **options) -> GeneratorFailure:
+    async with _generator(fake, *script, **options) as generator:
+        with pytest.raises(GeneratorFailure) as caught:
+            await generator.generate(_context(), "a barn", seed=1)
     return caught.value
 
 
-async def test_content_policy_refusal_is_generator_refused(api):
-    failure = await _failure_for(api, "refuse")
-    assert isinstance(failure, GeneratorRefused) and failure.reason == "refused"
+@pytest.mark.parametrize(
+    "mode, kind, reason",
+    [
+        ("refuse", GeneratorRefused, "generator_refused"),
+        ("bad_request", GeneratorError, "generator_error"),
+        ("no_model", GeneratorUnavailable, "generator_unavailable"),
+        ("quota", GeneratorUnavailable, "generator_unavailable"),
+        ("garbage", GeneratorBadOutput, "generator_bad_output"),
+        ("not_base64", GeneratorBadOutput, "generator_bad_output"),
+        ("wrong_size", GeneratorBadOutput, "generator_bad_output"),
+        ("transparent", GeneratorBadOutput, "generator_bad_output"),
+    ],
+)
+async def test_each_final_answer_is_its_own_failure_and_is_not_retried(fake, mode, kind, reason):
+    failure = await _failure(fake, mode, "ok")
+    assert type(failure) is kind and failure.reason == reason
+    assert len(fake.edits) == 1
+    assert failure.alarm == (kind is GeneratorUnavailable)
 
 
-@pytest.mark.parametrize("mode", ["server_error", "bad_request", "html"])
-async def test_api_failures_are_generator_errors(api, mode):
-    failure = await _failure_for(api, mode)
-    assert type(failure) is GeneratorError and failure.reason == "generator_error"
+async def test_a_refused_key_is_unavailable_and_names_the_setting(fake):
+    failure = await _failure(fake, key="sk-wrong")
+    assert isinstance(failure, GeneratorUnavailable) and "OPENAI_API_KEY" in str(failure)
 
 
-async def test_a_response_slower_than_the_deadline_is_a_timeout(impatient_api):
+@pytest.mark.parametrize("first", ["server_error", "cut"])
+async def test_a_server_error_or_a_cut_stream_is_retried_and_the_retry_paints(fake, first):
+    async with _generator(fake, first, "ok") as generator:
+        image = await generator.generate(_context(), "a barn", seed=1)
+    assert len(fake.edits) == 2 and image.shape == (512, 512, 4)
+
+
+async def test_a_rate_limit_is_retried_after_its_retry_after(fake):
+    async with _generator(fake, "rate_limited", "ok") as generator:
+        fake.retry_after = "0.4"  # longer than the 0.2-0.3 s the backoff would wait without it
+        await generator.generate(_context(), "a barn", seed=1)
+    first, second = fake.edits
+    assert second.arrived - first.arrived >= 0.4
+
+
+async def test_a_retry_after_past_the_deadline_gives_up_at_once_as_busy(fake):
     loop = asyncio.get_running_loop()
-    started = loop.time()
-    failure = await _failure_for(impatient_api, "slow")
-    assert isinstance(failure, GeneratorTimeout) and failure.reason == "timeout"
-    assert loop.time() - started < DEADLINE + 1.0
+    async with _generator(fake, "rate_limited", "ok", timeout=3.0) as generator:
+        fake.retry_after = "5"
+        started = loop.time()
+        with pytest.raises(GeneratorBusy) as caught:
+            await generator.generate(_context(), "a barn", seed=1)
+    assert caught.value.reason == "generator_busy" and len(fake.edits) == 1 and loop.time() - started < 1.0
 
 
-@pytest.mark.parametrize("mode", ["garbage", "not_base64", "wrong_aspect", "wrong_size", "url_only"])
-async def test_unusable_images_are_bad_output(api, mode):
-    failure = await _failure_for(api, mode)
-    assert isinstance(failure, GeneratorBadOutput) and failure.reason == "bad_output"
+async def test_retries_stop_while_a_whole_generation_still_fits_in_the_deadline(fake):
+    loop = asyncio.get_running_loop()
+    async with _generator(fake, *["rate_limited"] * 50, timeout=0.6) as generator:
+        fake.retry_after = "0.05"
+        started = loop.time()
+        with pytest.raises(GeneratorBusy):
+            await generator.generate(_context(), "a barn", seed=1)
+    # Each retry needs its 0.05 s wait plus a quarter of the deadline for the generation itself.
+    assert 2 <= len(fake.edits) <= 9 and loop.time() - started < 0.6
 
 
-async def test_unreachable_api_is_a_generator_error():
+async def test_a_stalled_stream_times_out_at_the_deadline_after_its_preview(fake):
+    loop = asyncio.get_running_loop()
+    previews = []
+
+    async def on_progress(fraction, preview):
+        previews.append(preview)
+
+    async with _generator(fake, "ok", "stall") as generator:
+        await generator.generate(_context(), "a barn", seed=1)  # connected: the deadline falls mid-stream
+        generator.timeout = 0.4
+        started = loop.time()
+        with pytest.raises(GeneratorTimeout) as caught:
+            await generator.generate(_context(), "a barn", seed=1, on_progress=on_progress)
+    assert caught.value.reason == "generator_timeout" and 0.4 <= loop.time() - started < 0.9
+    assert len(previews) == 1 and previews[0] is not None
+
+
+async def test_an_unreachable_api_is_retried_until_the_deadline_would_be_overrun():
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]  # bound but not listening: connections are refused
-        generator = OpenAIGenerator("sk-test", base_url=f"http://127.0.0.1:{port}/v1", timeout=DEADLINE)
+        sock.bind(("127.0.0.1", 0))  # bound but not listening: connections are refused
+        base_url = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+        generator = OpenAIGenerator(API_KEY, base_url=base_url, timeout=0.5)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         try:
             with pytest.raises(GeneratorError):
                 await generator.generate(_context(), "a barn", seed=1)
         finally:
             await generator.aclose()
+    assert loop.time() - started < 0.5
+
+
+async def test_the_model_check_passes_a_current_model_and_asks_once_a_minute(fake):
+    async with _generator(fake) as generator:
+        checks = fake.model_checks
+        await generator.check()
+        await generator.check()
+    assert fake.model_checks == checks + 1
+
+
+@pytest.mark.parametrize(
+    "model, key, words",
+    [
+        ("gpt-image-9", API_KEY, "OPENAI_MODEL"),
+        ("gpt-image-1", API_KEY, "shut down"),
+        (MODEL, "sk-no", "OPENAI_API_KEY"),
+    ],
+)
+async def test_the_model_check_names_what_to_set(fake, model, key, words):
+    async with _generator(fake, model=model, key=key) as generator:
+        with pytest.raises(GeneratorUnavailable) as caught:
+            await generator.check()
+        checks = fake.model_checks
+        with pytest.raises(GeneratorUnavailable):
+            await generator.check()  # remembered, not asked again
+    assert words in str(caught.value) and fake.model_checks == checks
+
+
+async def test_an_unavailable_generation_raises_the_alarm_and_a_success_clears_it(fake):
+    async with _generator(fake, "quota") as generator:
+        await generator.check()
+        with pytest.raises(GeneratorUnavailable):
+            await generator.generate(_context(), "a barn", seed=1)
+        with pytest.raises(GeneratorUnavailable):
+            await generator.check()
+        await generator.generate(_context(), "a barn", seed=1)
+        await generator.check()

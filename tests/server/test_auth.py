@@ -1,5 +1,7 @@
 """Accounts and sessions through the real app and a real database."""
 
+import asyncio
+import json
 from http.cookies import SimpleCookie
 
 import httpx
@@ -7,6 +9,7 @@ import httpx
 from server.http.sessions import SESSION_COOKIE
 from server.settings import PASSWORD_FLOOR, Settings
 from tests.conftest import ORIGIN, browser, make_settings, running_app, signup
+from tests.server.test_addresses import GatedHasher
 
 
 def _cookie_attributes(response: httpx.Response) -> dict:
@@ -153,13 +156,79 @@ async def test_foreign_origin_is_refused_and_changes_nothing(client, db):
     assert (await client.get("/api/me")).status_code == 200
 
 
-async def test_requests_without_session_cookie_skip_the_origin_check(client):
-    response = await client.post(
-        "/api/auth/signup",
-        headers={"Origin": "http://elsewhere.example"},
-        json={"email": "o@example.com", "password": "0123456789", "display_name": "O"},
+async def test_sign_in_and_sign_up_want_json_from_our_origin_even_without_a_cookie(client, db):
+    """Login CSRF: a cross-site form (text/plain, or any foreign Origin) cannot sign a victim in."""
+    user = await signup(client, email="victim@example.com", password="the victim's password")
+    client.cookies.clear()
+    credentials = {"email": user["email"], "password": "the victim's password"}
+    as_form = json.dumps(credentials)
+    for content_type in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", None]:
+        headers = {"Content-Type": content_type} if content_type else {}
+        response = await client.post("/api/auth/login", content=as_form, headers=headers)
+        assert response.status_code == 400, (content_type, response.text)
+        assert response.json()["error"]["code"] == "json_required"
+    for origin in ["http://elsewhere.example", "null"]:
+        login = await client.post("/api/auth/login", headers={"Origin": origin}, json=credentials)
+        assert login.status_code == 403 and login.json()["error"]["code"] == "bad_origin"
+        body = {"email": "o@example.com", "password": "0123456789", "display_name": "O"}
+        created = await client.post("/api/auth/signup", headers={"Origin": origin}, json=body)
+        assert created.status_code == 403 and created.json()["error"]["code"] == "bad_origin"
+    assert await db.fetchval("SELECT count(*) FROM sessions") == 1  # the signup's, nothing since
+    assert await db.fetchval("SELECT count(*) FROM users") == 1
+    ours = await client.post(
+        "/api/auth/login", headers={"Content-Type": "application/json; charset=utf-8"}, content=as_form
     )
-    assert response.status_code == 201
+    assert ours.status_code == 200
+    client.cookies.clear()
+    request = client.build_request("POST", "/api/auth/login", json=credentials)
+    del request.headers["Origin"]  # not a browser: no Origin to check
+    response = await client.send(request)
+    assert response.status_code == 200, response.text
+    client.cookies.clear()  # other requests without the cookie still skip the Origin check
+    assert (await client.post("/api/auth/logout", headers={"Origin": "http://elsewhere.example"})).status_code == 204
+
+
+def _from_address(client: httpx.AsyncClient, address: str) -> httpx.AsyncClient:
+    """Another browser on the same app, connecting from `address`."""
+    transport = httpx.ASGITransport(app=client.app, client=(address, 40000))
+    return httpx.AsyncClient(transport=transport, base_url=ORIGIN, headers={"Origin": ORIGIN})
+
+
+async def test_guessing_from_many_addresses_does_not_lock_the_owner_out(database_url, tmp_path):
+    """Failures count per (email, address), so the owner's right password from an address that
+    did not guess still signs in; a slow ceiling per email bounds guessing from everywhere."""
+    settings = make_settings(database_url, tmp_path, auth_attempts_per_email=2, auth_failures_per_email_per_hour=8)
+    async with running_app(settings) as client:
+        await signup(client, email="target@example.com", password="the owner's password")
+        right = {"email": "target@example.com", "password": "the owner's password"}
+        wrong = {"email": "target@example.com", "password": "a guess, wrong"}
+        for n in range(3):
+            async with _from_address(client, f"203.0.113.{n}") as attacker:
+                assert [(await attacker.post("/api/auth/login", json=wrong)).status_code for _ in range(2)] == [
+                    401,
+                    401,
+                ]
+                assert (await attacker.post("/api/auth/login", json=right)).status_code == 429
+        async with _from_address(client, "198.51.100.7") as owner:
+            assert (await owner.post("/api/auth/login", json=right)).status_code == 200
+        async with _from_address(client, "203.0.113.9") as attacker:
+            assert [(await attacker.post("/api/auth/login", json=wrong)).status_code for _ in range(2)] == [401, 401]
+        async with _from_address(client, "198.51.100.8") as anyone:  # 8 failures: the hourly ceiling
+            ceiling = await anyone.post("/api/auth/login", json=right)
+            assert ceiling.status_code == 429 and int(ceiling.headers["Retry-After"]) > 60
+
+        # A burst of concurrent guesses gets no more than the limit: each counts before its
+        # password is checked, not after; while the hasher holds two, the other three are refused.
+        await signup(client, email="burst@example.com")
+        gated = client.app.state.services.passwords.hasher = GatedHasher()
+        burst = {"email": "burst@example.com", "password": "a wrong guess"}
+        async with _from_address(client, "203.0.113.50") as attacker:
+            guesses = [asyncio.create_task(attacker.post("/api/auth/login", json=burst)) for _ in range(5)]
+            for _ in range(2):
+                assert await asyncio.to_thread(gated.started.acquire, True, 10)
+            gated.gate.set()
+            answers = await asyncio.gather(*guesses)
+        assert sorted(answer.status_code for answer in answers) == [401, 401, 429, 429, 429]
 
 
 async def test_production_wants_public_url_origin_and_secure_cookie(database_url, tmp_path):
@@ -168,7 +237,7 @@ async def test_production_wants_public_url_origin_and_secure_cookie(database_url
         tmp_path,
         exquisite_env="production",
         public_url="https://exquisite.example",
-        redis_url="redis://unused",
+        redis_url="redis://127.0.0.1:1/0",  # never reached: nothing here publishes or counts in Redis
         blob_url=f"file://{tmp_path}/blobs",
     )
     async with running_app(settings) as client:
@@ -222,9 +291,9 @@ async def test_session_says_who_is_signed_in_without_a_401(client):
 
 
 async def test_successful_logins_do_not_count_against_the_email(database_url, tmp_path):
-    settings = make_settings(database_url, tmp_path, auth_attempts_per_email=2)
+    settings = make_settings(database_url, tmp_path, auth_attempts_per_email=3)
     async with running_app(settings) as client:
-        await signup(client, email="often@example.com", password="signs in a lot")
+        await signup(client, email="often@example.com", password="signs in a lot")  # counts one, as a probe
         for _ in range(4):
             response = await client.post(
                 "/api/auth/login", json={"email": "often@example.com", "password": "signs in a lot"}
@@ -232,8 +301,11 @@ async def test_successful_logins_do_not_count_against_the_email(database_url, tm
             assert response.status_code == 200
         wrong = await client.post("/api/auth/login", json={"email": "often@example.com", "password": "guess number 1"})
         assert wrong.status_code == 401
+        again = await client.post("/api/auth/login", json={"email": "often@example.com", "password": "signs in a lot"})
+        assert again.status_code == 200  # two of three allowed
+        wrong = await client.post("/api/auth/login", json={"email": "often@example.com", "password": "guess number 2"})
         locked = await client.post("/api/auth/login", json={"email": "often@example.com", "password": "signs in a lot"})
-        assert locked.status_code == 429  # a guesser is locked out, and so, for a minute, is the owner
+        assert locked.status_code == 429  # this address guessed: locked out here, for a minute
 
 
 async def test_changing_the_password_signs_out_every_other_session(client, db):

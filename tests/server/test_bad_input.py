@@ -113,7 +113,7 @@ async def test_body_over_one_mebibyte_is_413(client, db):
         for _ in range(20):
             yield b" " * 65536
 
-    response = await client.post("/api/auth/signup", content=chunks())
+    response = await client.post("/api/auth/signup", content=chunks(), headers={"content-type": "application/json"})
     _assert_envelope(response, 413, "too_large")
     assert await _table_counts(db) == (0, 0, 0)
 
@@ -134,3 +134,44 @@ async def test_deeply_nested_json_is_malformed_not_a_crash(client, db, shape):
     response = await client.post("/api/auth/signup", content=raw.encode(), headers={"content-type": "application/json"})
     _assert_envelope(response, 400, "malformed_json")
     assert await _table_counts(db) == (0, 0, 0)
+
+
+_TRACES = ("Traceback", "Exception in ASGI application", "Task exception was never retrieved")
+
+
+async def test_hostile_input_to_a_real_server_gets_answers_and_leaves_no_trace_in_its_log(database_url, tmp_path, db):
+    """A JSON integer past Python's 4,300 digits, hostile socket frames and a socket closed for
+    being too slow (4008): each is answered, and the server's log holds no traceback."""
+    import httpx
+    import websockets
+
+    from storage import events as event_log
+    from tests.play import new_player, open_room
+    from tests.servers import Served
+    from tests.sockets import room_socket
+
+    env = dict(DATABASE_URL=database_url, BUS_RESYNC_SECONDS=0.2, WS_SEND_QUEUE=4)
+    async with Served(tmp_path / "served", **env) as server:
+        async with httpx.AsyncClient(base_url=server.url, headers={"Origin": server.url}, timeout=30) as http:
+            huge = b'{"email": "a@example.com", "password": ' + b"7" * 5000 + b"}"
+            for path in ("/api/auth/login", "/api/auth/signup"):
+                response = await http.post(path, content=huge, headers={"content-type": "application/json"})
+                _assert_envelope(response, 400, "malformed_json")
+            host, _ = await new_player(http)
+            room = await open_room(host)
+            async with room_socket(server, host, room["id"]) as sock:
+                await sock.next("presence")
+                for bad in (b"\x00\x01binary", "[" * 100_000, '{"a":' * 100_000, '{"n": ' + "9" * 5000 + "}"):
+                    await sock.ws.send(bad)
+                    assert (await sock.next("error"))["code"] == "malformed_json"
+                # Too slow: the resync finds 20 events at once for a queue of 4, and closes with 4008.
+                async with db.transaction():
+                    for n in range(20):
+                        await event_log.append_event(db, room["id"], "test.filler", {"n": n})
+                with pytest.raises(websockets.ConnectionClosed) as closed:
+                    while True:
+                        await sock.frame()
+                assert closed.value.rcvd.code == 4008
+        await server.stop()
+    log = "".join(server.log)
+    assert not [trace for trace in _TRACES if trace in log], log

@@ -20,7 +20,8 @@ async def test_healthz_and_readyz_are_ok(client):
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     response = await client.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "checks": {"database": "ok", "bus": "ok", "blobs": "ok"}}
+    checks = {"database": "ok", "bus": "ok", "blobs": "ok", "generator": "ok"}
+    assert response.json() == {"status": "ok", "checks": checks}
 
 
 async def test_readyz_names_an_unwritable_blob_store(client, settings):
@@ -28,7 +29,7 @@ async def test_readyz_names_an_unwritable_blob_store(client, settings):
     settings.blob_dir.write_text("a file where the blob directory should be")
     response = await client.get("/readyz")
     assert response.status_code == 503
-    assert response.json()["checks"] == {"database": "ok", "bus": "ok", "blobs": "down"}
+    assert response.json()["checks"] == {"database": "ok", "bus": "ok", "blobs": "down", "generator": "ok"}
 
 
 async def test_readyz_names_an_unreachable_database(client, db, postgres):

@@ -221,8 +221,11 @@ async def test_folded_room_frames_carry_nothing_the_receiver_may_not_see(databas
         await join(guest, room)
         room = await start(host, room)
         async with room_socket(server, host, room["id"]) as painter, room_socket(server, guest, room["id"]) as other:
-            for sock in (painter, other):
-                assert (await sock.frame())["type"] == "snapshot"
+            first = {"painter": await painter.frame(), "other": await other.frame()}
+            assert {frame["type"] for frame in first.values()} == {"snapshot"}
+            # The way on is the current player's alone (DESIGN section 3).
+            assert first["painter"]["room"]["free_directions"] == ["left", "right", "up", "down"]
+            assert first["other"]["room"]["free_directions"] == [] and first["other"]["room"]["frontier"] is None
             step = await step_and_settle(host, room["id"], prompt="hidden words")
             assert step["status"] == "committed"
             painter_frames = [await painter.next("event", "progress") for _ in range(6)]

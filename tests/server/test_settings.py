@@ -11,7 +11,7 @@ def test_defaults_follow_the_design(monkeypatch):
     assert settings.step_cost == 1
     assert settings.step_lease_seconds == 30
     assert settings.generator == "mock"
-    assert settings.openai_model == "gpt-image-1"
+    assert settings.openai_model == "gpt-image-2.5-flare"
     assert settings.exquisite_env == "development"
     assert settings.embedded_database
     assert settings.production_problems() == []
