@@ -20,8 +20,8 @@ from server.load import Load
 from server.metrics import Metrics
 from server.play.moderation import Moderation
 from server.play.publisher import Publisher
-from server.play.recovery import Reaper
-from server.play.retention import Retention
+from server.play.recovery import reaper
+from server.play.retention import retention
 from server.play.runner import StepRunner
 from server.play.step import Studio
 from server.play.tiles import TileCache
@@ -145,8 +145,8 @@ async def open_services(
         runner = await stack.enter_async_context(
             StepRunner(studio, publisher, shutdown_grace=settings.shutdown_grace_seconds)
         )
-        await stack.enter_async_context(Reaper(db, metrics, publisher, settings))
-        await stack.enter_async_context(Retention(db, blobs, settings))
+        await stack.enter_async_context(reaper(db, metrics, publisher, settings))
+        await stack.enter_async_context(retention(db, blobs, settings))
         stripe = await stack.enter_async_context(StripeGateway(settings)) if settings.billing else None
         metrics.track_live(lambda: hub.connection_count, lambda: hub.spectator_count, lambda: len(runner.running))
         yield Services(

@@ -4,6 +4,7 @@ cloned from a template that already holds the schema."""
 from __future__ import annotations
 
 import itertools
+import tempfile
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -27,11 +28,14 @@ _database_names = (f"test_{n}" for n in itertools.count())
 
 
 @pytest.fixture(scope="session")
-def postgres(tmp_path_factory) -> EmbeddedPostgres:
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data", delete_on_exit=True)
-    server.start()
-    yield server
-    server.stop()
+def postgres() -> EmbeddedPostgres:
+    # Not under pytest's temporary root: each pytest process (a parallel worker too) makes that
+    # root private when it starts, which would lock out the server's own system user under root.
+    with tempfile.TemporaryDirectory(prefix="exquisite-pg-") as folder:
+        server = EmbeddedPostgres(Path(folder) / "data", delete_on_exit=True)
+        server.start()
+        yield server
+        server.stop()
 
 
 @pytest.fixture(scope="session")

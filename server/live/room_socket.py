@@ -14,7 +14,7 @@ from server.http.origin import from_our_origin
 from server.http.sessions import SESSION_COOKIE, optional_user, token_hash
 from server.http.steps import StepBody, check_idempotency_key, submit_step
 from server.http.validation import parse_fields, parse_room_id, services_of, whole_number
-from server.live.connection import TRY_LATER, Connection, receive_object
+from server.live.connection import SIGNED_OUT, TRY_LATER, Connection, receive_object
 from server.live.presentation import present
 from server.live.quotas import admitted, counted
 from server.play.access import room_snapshot, visible_room
@@ -120,7 +120,12 @@ async def _read(websocket: WebSocket, connection: Connection, services: Services
         if kind == "ping":
             connection.offer('{"type":"pong"}')
         elif kind == "step.submit":
-            connection.offer(await _submit(services, user, room_id, message))
+            # The session is asked again: a sign-out's close (4001) may still be on its way.
+            current = await optional_user(services, websocket)
+            if current is None or current.id != user.id:
+                await connection.refuse(error_frame("not_signed_in", "Sign in again."), SIGNED_OUT)
+                return
+            connection.offer(await _submit(services, current, room_id, message))
         elif kind == "present":
             try:  # the host's shared reveal: every socket of the room hears it through the hub
                 await present(services.db, services.bus, user, room_id, message)

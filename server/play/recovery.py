@@ -6,20 +6,20 @@ at once exactly one of them acts and the others find nothing left to do.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from types import TracebackType
+from contextlib import AbstractAsyncContextManager
 from uuid import UUID
 
 from server.metrics import Metrics
 from server.play.clocks import finish_if_idle, give_back_outage, skip_overdue_turn
+from server.play.every import every
 from server.play.publisher import Publisher
 from server.play.step import abort_if_running
 from server.settings import Settings
 from storage import Database, Unavailable, rooms, steps
 from storage.events import Event
 
-__all__ = ["reap_once", "Reaper"]
+__all__ = ["reap_once", "reaper"]
 
 log = logging.getLogger(__name__)
 
@@ -53,36 +53,14 @@ async def reap_once(db: Database, metrics: Metrics, settings: Settings) -> dict[
     return {room_id: events for room_id, events in appended.items() if events}
 
 
-class Reaper:
+def reaper(
+    db: Database, metrics: Metrics, publisher: Publisher, settings: Settings
+) -> AbstractAsyncContextManager[None]:
     """Runs reap_once at start-up and then every `settings.reaper_interval_seconds` until closed."""
 
-    def __init__(self, db: Database, metrics: Metrics, publisher: Publisher, settings: Settings) -> None:
-        self.db = db
-        self.metrics = metrics
-        self.publisher = publisher
-        self.settings = settings
-        self._task: asyncio.Task[None] | None = None
-
-    async def __aenter__(self) -> Reaper:
-        await self._pass()
-        self._task = asyncio.create_task(self._loop(), name="reaper")
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.reaper_interval_seconds)
-            await self._pass()
-
-    async def _pass(self) -> None:
+    async def do_pass() -> None:
         try:
-            appended = await reap_once(self.db, self.metrics, self.settings)
+            appended = await reap_once(db, metrics, settings)
         except Unavailable as exc:
             log.warning("reaper pass skipped: %s", exc.message)  # an outage, not a bug: no trace
             return
@@ -90,4 +68,6 @@ class Reaper:
             log.exception("reaper pass failed")
             return
         for room_id, events in appended.items():
-            await self.publisher.publish_events(room_id, events)
+            await publisher.publish_events(room_id, events)
+
+    return every(settings.reaper_interval_seconds, do_pass, name="reaper", at_start=True)

@@ -13,15 +13,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
 
+from server.play.every import every
 from server.settings import Settings
-from storage import BlobStore, Database, retention
+from storage import BlobStore, Database, Unavailable
+from storage import retention as retained
 
-__all__ = ["sweep_blobs", "prune_events", "retain_once", "Retention"]
+__all__ = ["sweep_blobs", "prune_events", "retain_once", "retention"]
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ async def sweep_blobs(db: Database, blobs: BlobStore, grace_seconds: float) -> i
 
 async def _delete_unreferenced(db: Database, blobs: BlobStore, keys: list[str]) -> int:
     async with db.acquire() as conn:
-        doomed = await retention.unreferenced_blobs(conn, keys)
+        doomed = await retained.unreferenced_blobs(conn, keys)
     for key in doomed:
         await blobs.delete(key)
     return len(doomed)
@@ -58,7 +59,7 @@ async def prune_events(db: Database, *, keep_last: int, older_than_seconds: floa
     """Deletes the events no resume will ask for; returns how many."""
     deleted = 0
     async with db.acquire() as conn:
-        while pruned := await retention.prune_events(
+        while pruned := await retained.prune_events(
             conn, keep_last=keep_last, older_than_seconds=older_than_seconds, room_limit=_ROOM_BATCH
         ):
             deleted += pruned
@@ -76,31 +77,16 @@ async def retain_once(db: Database, blobs: BlobStore, settings: Settings) -> tup
     return swept, events
 
 
-class Retention:
+def retention(db: Database, blobs: BlobStore, settings: Settings) -> AbstractAsyncContextManager[None]:
     """Runs retain_once every `settings.retention_interval_seconds` until closed (not at start-up,
     which it would only slow)."""
 
-    def __init__(self, db: Database, blobs: BlobStore, settings: Settings) -> None:
-        self.db = db
-        self.blobs = blobs
-        self.settings = settings
-        self._task: asyncio.Task[None] | None = None
+    async def do_pass() -> None:
+        try:
+            await retain_once(db, blobs, settings)
+        except Unavailable as exc:
+            log.warning("retention pass skipped: %s", exc.message)  # an outage, not a bug: no trace
+        except Exception:
+            log.exception("retention pass failed")
 
-    async def __aenter__(self) -> Retention:
-        self._task = asyncio.create_task(self._loop(), name="retention")
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.retention_interval_seconds)
-            try:
-                await retain_once(self.db, self.blobs, self.settings)
-            except Exception:
-                log.exception("retention pass failed")
+    return every(settings.retention_interval_seconds, do_pass, name="retention")

@@ -336,3 +336,23 @@ async def test_signing_out_closes_that_sessions_sockets_with_4001_and_disabling_
             with pytest.raises(websockets.ConnectionClosed) as closed:
                 await there.next("never")
             assert closed.value.rcvd.code == 4001
+
+
+async def test_a_step_sent_over_a_socket_after_sign_out_is_refused_before_its_close_arrives(database_url, tmp_path, db):
+    async with live(database_url, tmp_path) as (server, http):
+        host, _ = await new_player(http)
+        room = await start(host, await open_room(host))
+        nonce = (await snapshot(host, room["id"]))["turn"]["nonce"]
+        async with room_socket(server, host, room["id"]) as sock:
+            await sock.next("presence")
+            # The revocation's announcement is held back: the socket still believes it is signed in.
+            await db.execute("ALTER TABLE sessions DISABLE TRIGGER sessions_revoked_announced")
+            assert (await host.post("/api/auth/logout")).status_code == 204
+            step = {"type": "step.submit", "idempotency_key": "after-logout", "turn_nonce": nonce}
+            await sock.send({**step, "prompt": "a free tile", "direction": "right"})
+            refusal = await sock.next("error")
+            assert refusal["code"] == "not_signed_in"
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await sock.next("never")
+            assert closed.value.rcvd.code == 4001
+        assert await db.fetchval("SELECT count(*) FROM steps") == 0
