@@ -199,7 +199,7 @@ async def measure(base: str, args: argparse.Namespace) -> None:
     images = sum(size for url, size in first.items() if "/blobs/" in url)
     print(f"\nshare page of the {args.tiles}-tile room, first visit at {PHONE['viewport']['width']} px:")
     print(f"  {'PNG tiles, nothing compressed (baseline)':<44} {baseline / KIB:>9.0f} KiB")
-    print(f"  {'as served (WebP copies at the shown size)':<44} {shown / KIB:>9.0f} KiB  ({shown / baseline:.0%})")
+    print(f"  {'as served (WebP copies at the shown size)':<44} {shown / KIB:>9.0f} KiB  ({shown / baseline:.1%})")
     print(f"  {'  of which tile images':<44} {images / KIB:>9.0f} KiB in {sum('/blobs/' in u for u in first)} files")
     print(f"second visit: {len(second)} requests, {sum(second.values()) / KIB:.1f} KiB transferred;")
     static = [url for url in refetched if "/client/" in url]
