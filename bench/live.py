@@ -49,6 +49,7 @@ from websockets.asyncio.client import connect
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine import Direction
+from server.settings import Settings
 from storage import EmbeddedPostgres
 from tests.servers import RedisServer, Served, free_port
 
@@ -424,6 +425,9 @@ async def run_exquisite(tmp: Path, args, tree: Path | None = None) -> list[dict]
             STEPS_PER_MINUTE=1_000_000,
             SIGNUP_CREDITS=100_000,
             MOCK_DELAY_MS=0,
+            # The production guard, which the tests' servers leave off.
+            BUSY_LOOP_LAG_MS=Settings.model_fields["busy_loop_lag_ms"].default,
+            BUSY_POOL_WAIT_MS=Settings.model_fields["busy_pool_wait_ms"].default,
         )
         if redis is not None:
             env["REDIS_URL"] = redis.url

@@ -100,6 +100,10 @@ def make_settings(database_url: str, data_dir: Path, **overrides) -> Settings:
         mock_delay_ms=0,
         mock_fail_rate=0.0,
         signup_credits=20,
+        # The overload guard reads a loaded test machine as a saturated server; test_overload.py
+        # arms it on purpose.
+        busy_loop_lag_ms=0,
+        busy_pool_wait_ms=0,
         **CHEAP_PASSWORDS,
     )
     values.update(overrides)

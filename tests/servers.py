@@ -55,7 +55,9 @@ class Served:
         self.cwd: Path | None = None
         self.chosen_port = port is not None
         self._use_port(port or free_port())
-        self.env = {"MOCK_DELAY_MS": 0, "SESSION_SECRET": "test-secret", **CHEAP_PASSWORD_ENV, **env}
+        # No overload guard: a loaded test machine is not a saturated server.
+        quiet = {"BUSY_LOOP_LAG_MS": 0, "BUSY_POOL_WAIT_MS": 0}
+        self.env = {"MOCK_DELAY_MS": 0, "SESSION_SECRET": "test-secret", **quiet, **CHEAP_PASSWORD_ENV, **env}
         self.log: list[str] = []
 
     def _use_port(self, port: int) -> None:

@@ -18,6 +18,7 @@ async def test_a_saturated_instance_refuses_new_steps_busy_with_retry_after(clie
     room = await start(host, await open_room(host))
     load = client.app.state.services.load
     load.hold = 0.3
+    load.pool_wait_bound = 0.25  # the tests' settings leave the guard off
     load.observe_pool_wait(load.pool_wait_bound + 10)  # as if a connection took that long
     refused = await submit(host, room["id"])
     assert refused.status_code == 503, refused.text
