@@ -70,7 +70,9 @@ export class ReconnectingSocket {
       } catch {
         return;
       }
-      const first = !socket.heardAny;
+      // An error frame is no sign of a working feed: a socket opened while the server cannot
+      // serve is told `unavailable` and closed, and must not reset the backoff or say "live".
+      const first = !socket.heardAny && frame.type !== "error";
       if (first) {
         socket.heardAny = true;
         this.failures = 0;
