@@ -65,8 +65,7 @@ async def timelapse_webp(request: Request) -> Response:
     made = await renders.room_timelapse(
         services.db, services.blobs, room.id, room.tile_size, tiles, names, slots=services.settings.canvas_renders
     )
-    disposition = f'inline; filename="exquisite-{room.id}-timelapse.webp"'
-    headers = {"Cache-Control": "no-cache", "ETag": etag, "Content-Disposition": disposition}
+    headers = {"Cache-Control": "no-cache", "ETag": etag}
     return _picture(made, "image/webp", headers)
 
 

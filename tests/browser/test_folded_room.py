@@ -3,6 +3,7 @@ which then replays tile by tile and can be downloaded and shared."""
 
 from __future__ import annotations
 
+from PIL import Image
 from playwright.async_api import expect
 
 from tests.browser.ui import axe_clean, create_room, image_loaded, live, paint, person, sign_up, tiles_shown
@@ -81,6 +82,12 @@ async def test_folded_room_hides_the_canvas_until_the_reveal_and_replays_it(brow
         download = await download_info.value
         assert download.suggested_filename == "secret-garden.png"
         assert (await download.path()).read_bytes().startswith(b"\x89PNG")
+        async with ada.page.expect_download() as download_info:
+            await ada.page.click("text=Download the timelapse")
+        download = await download_info.value
+        assert download.suggested_filename == "secret-garden-timelapse.webp"
+        with Image.open(await download.path()) as animation:
+            assert animation.format == "WEBP" and animation.n_frames == 3
 
         # Anyone can open the share page of a finished room, without an account, on a phone.
         await guest.page.goto(f"/share/{room_id}")
