@@ -388,3 +388,90 @@ CREATE TABLE IF NOT EXISTS presentations (
     tile_count  integer NOT NULL CHECK (tile_count >= 0),
     updated_at  timestamptz NOT NULL DEFAULT clock_timestamp()
 );
+
+-- Fewer round trips per step (schema version 10). ------------------------------------------------
+-- Check + TX1 is two statements and no transaction (server/play/begin.py): lock_for_step() above
+-- reads the check's facts (in a statement of its own it holds the room lock only while it reads),
+-- then begin_step() writes the step only if the room's seq is still the one the check read. Every
+-- change the check looks at (members, status, turn, a running step, tiles) appends an event, so an
+-- unchanged seq means the check still holds; a moved one returns no row and the check runs again.
+-- The daily allowance is topped up first when due, as storage/credits.py::grant_daily() does it.
+CREATE OR REPLACE FUNCTION begin_step(
+    p_room_seq bigint, p_allowance integer, p_step uuid, p_room uuid, p_user bigint, p_key text,
+    p_request_hash bytea, p_turn integer, p_x integer, p_y integer, p_prompt text, p_direction text,
+    p_seed bigint, p_cost integer, p_lease_seconds double precision, p_event_kind text, p_event_data jsonb,
+    p_debit_kind text)
+RETURNS TABLE (r_step steps, r_seq bigint, r_at timestamptz)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    v_token bigint;
+    v_credits integer;
+    v_seq bigint;
+    v_at timestamptz;
+BEGIN
+    PERFORM 1 FROM rooms WHERE rooms.id = p_room AND rooms.seq = p_room_seq FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    IF p_allowance > 0 THEN
+        SELECT u.credits INTO v_credits FROM users u WHERE u.id = p_user FOR UPDATE;
+        IF v_credits < p_allowance THEN
+            INSERT INTO credit_ledger (user_id, delta, kind, grant_day)
+            VALUES (p_user, p_allowance - v_credits, 'daily_grant', (now() AT TIME ZONE 'UTC')::date)
+            ON CONFLICT (user_id, grant_day) WHERE kind = 'daily_grant' DO NOTHING;
+            IF FOUND THEN
+                UPDATE users SET credits = credits + (p_allowance - v_credits) WHERE users.id = p_user;
+            END IF;
+        END IF;
+    END IF;
+    v_token := nextval('fencing_tokens');
+    INSERT INTO steps (id, room_id, user_id, idempotency_key, request_hash, turn_number, cell_x, cell_y, prompt,
+                       direction, fencing_token, seed, cost)
+    VALUES (p_step, p_room, p_user, p_key, p_request_hash, p_turn, p_x, p_y, p_prompt, p_direction, v_token,
+            p_seed, p_cost);
+    -- A lease already held is a unique violation, which the caller reads as step_in_flight.
+    INSERT INTO room_leases (room_id, step_id, fencing_token, expires_at)
+    VALUES (p_room, p_step, v_token, now() + make_interval(secs => p_lease_seconds));
+    -- The debit, as storage/credits.py::post_credits() writes it; past zero is a check violation.
+    UPDATE users SET credits = credits - p_cost WHERE users.id = p_user;
+    IF p_cost <> 0 THEN
+        INSERT INTO credit_ledger (user_id, delta, kind, step_id) VALUES (p_user, -p_cost, p_debit_kind, p_step);
+    END IF;
+    -- `step.started`, its seq taken from the room row as storage/events.py::append_event() does.
+    UPDATE rooms SET seq = seq + 1, last_step_at = now(), unattended_turns = 0 WHERE rooms.id = p_room
+    RETURNING rooms.seq INTO v_seq;
+    INSERT INTO room_events (room_id, seq, kind, data) VALUES (p_room, v_seq, p_event_kind, p_event_data)
+    RETURNING room_events.at INTO v_at;
+    RETURN QUERY SELECT s, v_seq, v_at FROM steps s WHERE s.id = p_step;
+END
+$$;
+
+-- TX2's locking read (storage/rooms.py::lock_for_commit): lock_for_commit() above, plus what the
+-- next turn needs, so that TX2 is this read and one statement of writes: the turn order (those who
+-- left too, with their places), each member's balance and the transaction's clock.
+CREATE OR REPLACE FUNCTION lock_for_commit_and_turn(p_room uuid, p_token bigint)
+RETURNS TABLE (r_room rooms, r_held boolean, r_xs integer[], r_ys integer[], r_now timestamptz,
+               r_user_ids bigint[], r_names text[], r_positions integer[], r_left_reasons text[],
+               r_left_ats timestamptz[], r_credits integer[])
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    PERFORM 1 FROM rooms WHERE rooms.id = p_room FOR UPDATE;
+    RETURN QUERY
+    SELECT r,
+           EXISTS (SELECT 1 FROM room_leases l
+                   WHERE l.room_id = p_room AND l.fencing_token = p_token AND l.expires_at > now() FOR UPDATE),
+           t.xs, t.ys, now(), o.user_ids, o.names, o.positions, o.left_reasons, o.left_ats, o.credits
+    FROM rooms r,
+         LATERAL (SELECT coalesce(array_agg(tile.x ORDER BY tile.position), '{}') AS xs,
+                         coalesce(array_agg(tile.y ORDER BY tile.position), '{}') AS ys
+                  FROM tiles tile WHERE tile.room_id = p_room) t,
+         LATERAL (SELECT coalesce(array_agg(m.user_id ORDER BY m.position), '{}') AS user_ids,
+                         coalesce(array_agg(u.display_name ORDER BY m.position), '{}') AS names,
+                         coalesce(array_agg(m.position ORDER BY m.position), '{}') AS positions,
+                         coalesce(array_agg(m.left_reason ORDER BY m.position), '{}') AS left_reasons,
+                         coalesce(array_agg(m.left_at ORDER BY m.position), '{}') AS left_ats,
+                         coalesce(array_agg(u.credits ORDER BY m.position), '{}') AS credits
+                  FROM room_members m JOIN users u ON u.id = m.user_id WHERE m.room_id = p_room) o
+    WHERE r.id = p_room;
+END
+$$;

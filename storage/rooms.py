@@ -10,6 +10,7 @@ from uuid import UUID
 import asyncpg
 
 from storage.database import Connection, returned
+from storage.members import LeftReason, Member
 from storage.steps import Step, step_from_record
 
 __all__ = [
@@ -181,12 +182,12 @@ class StepCheck:
 
 
 async def lock_for_step(conn: Connection, room_id: UUID, user_id: int, key: str) -> StepCheck:
-    """lock_room(), then the rest of the step check and the key's step, in one round trip
-    (schema.sql's lock_for_step(): the reads run after the lock, so they see what its last holder
-    committed). `room` is None for an unknown room."""
-    if not conn.is_in_transaction():
-        raise RuntimeError("lock_for_step needs the caller's transaction")
-    # Returns one row: the row-locked room (NULL if unknown), the facts, and the key's step.
+    """The step check's facts and the key's step, in one round trip (schema.sql's lock_for_step():
+    it takes the room lock and reads after it, so it sees what the lock's last holder committed).
+    Outside a transaction, as check + TX1 calls it, the lock ends with the statement: TX1's
+    steps.begin_step() takes it again and writes only if the room's seq is still `room.seq`.
+    `room` is None for an unknown room."""
+    # Returns one row: the room (NULL if unknown), the facts, and the key's step.
     row = returned(await conn.fetchrow("SELECT * FROM lock_for_step($1, $2, $3)", room_id, user_id, key))
     found = row["r_room"] is not None and row["r_room"]["id"] is not None
     return StepCheck(
@@ -199,18 +200,42 @@ async def lock_for_step(conn: Connection, room_id: UUID, user_id: int, key: str)
     )
 
 
-async def lock_for_commit(
-    conn: Connection, room_id: UUID, token: int
-) -> tuple[Room, bool, list[tuple[int, int]]] | None:
-    """lock_room(), then steps.hold_lease() and the cells of the room's tiles, in one round trip
-    (schema.sql's lock_for_commit(), which takes the room lock before the lease's)."""
+@dataclass(frozen=True)
+class CommitCheck:
+    """What TX2 reads under the room lock: the room, whether our unexpired lease holds (now locked
+    too), the cells of its tiles in placement order, and what the next turn needs: the turn order
+    (those who left too), each member's balance and the transaction's clock."""
+
+    room: Room
+    held: bool
+    path: list[tuple[int, int]]
+    order: list[Member]
+    balances: dict[int, int]
+    now: datetime
+
+
+async def lock_for_commit(conn: Connection, room_id: UUID, token: int) -> CommitCheck | None:
+    """lock_room(), then steps.hold_lease() and the rest of CommitCheck, in one round trip
+    (schema.sql's lock_for_commit_and_turn(), which takes the room lock before the lease's)."""
     if not conn.is_in_transaction():
         raise RuntimeError("lock_for_commit needs the caller's transaction")
-    # Returns the row-locked room, whether our unexpired lease is held (now locked), and the path.
-    row = await conn.fetchrow("SELECT * FROM lock_for_commit($1, $2)", room_id, token)
+    # Returns the row-locked room, whether our lease holds, the path, the members and the clock.
+    row = await conn.fetchrow("SELECT * FROM lock_for_commit_and_turn($1, $2)", room_id, token)
     if row is None:
         return None
-    return room_from_row(row["r_room"]), row["r_held"], list(zip(row["r_xs"], row["r_ys"], strict=True))
+    columns = ("r_user_ids", "r_names", "r_positions", "r_left_reasons", "r_left_ats")
+    order = [
+        Member(user, name, place, None if left is None else LeftReason(left), left_at)
+        for user, name, place, left, left_at in zip(*(row[column] for column in columns), strict=True)
+    ]
+    return CommitCheck(
+        room=room_from_row(row["r_room"]),
+        held=row["r_held"],
+        path=list(zip(row["r_xs"], row["r_ys"], strict=True)),
+        order=order,
+        balances=dict(zip(row["r_user_ids"], row["r_credits"], strict=True)),
+        now=row["r_now"],
+    )
 
 
 async def lock_room(conn: Connection, room_id: UUID) -> Room | None:

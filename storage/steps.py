@@ -5,12 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 import asyncpg
 
 from storage.database import Connection, returned
 from storage.errors import Conflict, PaymentRequired
+
+if TYPE_CHECKING:
+    from storage.rooms import Turn  # storage.rooms imports this module
 
 __all__ = [
     "StepStatus",
@@ -103,6 +107,8 @@ _STEP_NAMES = [name.strip() for name in _STEP_COLUMNS.split(",")]
 async def begin_step(
     conn: Connection,
     *,
+    room_seq: int,
+    daily_allowance: int,
     step_id: UUID,
     room_id: UUID,
     user_id: int,
@@ -119,41 +125,21 @@ async def begin_step(
     event_data: str,
     debit_kind: str,
 ) -> tuple[Step, int, datetime] | None:
-    """TX1's writes in one statement, in the caller's transaction under the room lock: the step
-    `running` with a fresh fencing token (a reused key or a second running step is a Conflict whose
-    code says which), its lease (not taken if the room's is held), the debit (ledger entry and
-    cached balance, as credits.post_credits() writes them) and the `step.started` event (the seq
-    taken from the room row as events.append_event() does, with last_step_at and
-    unattended_turns reset).
-    Returns (the step, the event's seq, its at); None when the room's lease is already held, and
-    then the caller must roll back. A debit past zero is PaymentRequired."""
+    """TX1 in one statement (schema.sql's begin_step()), so in a transaction of its own: under the
+    room lock, and only if the room's seq is still `room_seq` (the one the check read), the daily
+    allowance if due (as credits.grant_daily()), the step `running` with a fresh fencing token, its
+    lease, the debit (ledger entry and cached balance, as credits.post_credits() writes them) and the
+    `step.started` event (the seq taken from the room row as events.append_event() does, with
+    last_step_at and unattended_turns reset).
+    Returns (the step, the event's seq, its at); None when the room changed since the check, which
+    must then run again. A reused key or a second running step is a Conflict whose code says which;
+    a debit past zero is PaymentRequired."""
     try:
-        # Returns the new step, whether its lease was taken, and the appended event's seq and time.
+        # Returns the new step and the appended event's seq and time; no row if the room moved.
         row = await conn.fetchrow(
-            f"""WITH token AS (SELECT nextval('fencing_tokens') AS value),
-                step AS (
-                    INSERT INTO steps (id, room_id, user_id, idempotency_key, request_hash, turn_number,
-                        cell_x, cell_y, prompt, direction, fencing_token, seed, cost)
-                    SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, token.value, $11, $12 FROM token
-                    RETURNING {_STEP_COLUMNS}),
-                lease AS (
-                    INSERT INTO room_leases (room_id, step_id, fencing_token, expires_at)
-                    SELECT room_id, id, fencing_token, now() + make_interval(secs => $13) FROM step
-                    ON CONFLICT (room_id) DO NOTHING
-                    RETURNING 1),
-                debit AS (UPDATE users SET credits = credits - $12 WHERE id = $3 RETURNING credits),
-                entry AS (
-                    INSERT INTO credit_ledger (user_id, delta, kind, step_id)
-                    SELECT $3, -$12::integer, $16, step.id FROM step, debit WHERE $12::integer <> 0),
-                head AS (
-                    UPDATE rooms SET seq = seq + 1, last_step_at = now(), unattended_turns = 0 WHERE id = $2
-                    RETURNING seq),
-                event AS (
-                    INSERT INTO room_events (room_id, seq, kind, data)
-                    SELECT $2, head.seq, $14, $15::jsonb FROM head RETURNING seq, at)
-                SELECT step.*, EXISTS (SELECT 1 FROM lease) AS leased, event.seq AS event_seq,
-                       event.at AS event_at, debit.credits AS balance
-                FROM step, event, debit""",
+            "SELECT * FROM begin_step($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+            room_seq,
+            daily_allowance,
             step_id,
             room_id,
             user_id,
@@ -177,12 +163,9 @@ async def begin_step(
         if exc.constraint_name == "steps_user_key":
             raise Conflict("This Idempotency-Key was already used.", code="idempotency_key_reused") from exc
         raise Conflict("A step is already running in this room.", code="step_in_flight") from exc
-    fields = dict(returned(row))
-    seq, at = fields.pop("event_seq"), fields.pop("event_at")
-    fields.pop("balance")
-    if not fields.pop("leased"):
+    if row is None:
         return None
-    return _step(fields), seq, at
+    return step_from_record(row["r_step"]), row["r_seq"], row["r_at"]
 
 
 async def step_by_key(conn: Connection, user_id: int, key: str) -> Step | None:
@@ -254,15 +237,20 @@ async def commit_tile(
     room_id: UUID,
     fencing_token: int,
     generator_ms: int,
-    event_kind: str,
-    event_data: str,
-) -> tuple[int, int, datetime]:
-    """TX2's writes in one statement: the tile (its cell's key the last guard of 'never
-    repainted'), the room's tile count, finish_step() as committed,
-    release_lease() and the `step.committed` event (append_event's seq), in the caller's
-    transaction under the room lock. Returns (the room's tile count, the event's seq, its at)."""
+    events: list[tuple[str, str]],
+    next_turn: Turn | None,
+) -> tuple[int, datetime]:
+    """TX2's writes in one statement, in the caller's transaction under the room lock: the tile (its
+    cell's key the last guard of 'never repainted'), the room's tile count, finish_step() as
+    committed, release_lease(), then either `next_turn` begun (as rooms.begin_turn()) or, when it is
+    None, the room finished (as rooms.set_status()), and `events` (kind, JSON data) appended in order
+    with the next seqs (as events.append_event() takes them). Returns (the first event's seq, its at)."""
+    finish = next_turn is None
+    turn: tuple[object, ...] = (None, None, None, None)
+    if next_turn is not None:
+        turn = (next_turn.number, next_turn.player_id, next_turn.nonce, next_turn.deadline)
     try:
-        # Returns the new tile count and the appended event's seq and time.
+        # Returns the first appended event's seq and the events' time.
         row = await conn.fetchrow(
             """WITH tile AS (
                    INSERT INTO tiles (room_id, x, y, position, sha256, step_id, author_id, prompt, seam_score,
@@ -274,12 +262,22 @@ async def commit_tile(
                    WHERE id = $6 AND status = 'running' RETURNING 1),
                released AS (DELETE FROM room_leases WHERE room_id = $1 AND fencing_token = $12 RETURNING 1),
                head AS (
-                   UPDATE rooms SET tile_count = tile_count + 1, seq = seq + 1 WHERE id = $1
-                   RETURNING tile_count, seq),
+                   UPDATE rooms SET tile_count = tile_count + 1, seq = seq + cardinality($13::text[]),
+                       status = CASE WHEN $15::boolean THEN 'finished' ELSE status END,
+                       finished_at = CASE WHEN $15::boolean THEN now() ELSE finished_at END,
+                       turn_number = CASE WHEN $15::boolean THEN turn_number ELSE $16::integer END,
+                       turn_player_id = CASE WHEN $15::boolean THEN turn_player_id ELSE $17::bigint END,
+                       turn_nonce = CASE WHEN $15::boolean THEN NULL ELSE $18::text END,
+                       turn_deadline = CASE WHEN $15::boolean THEN NULL ELSE $19::timestamptz END,
+                       turn_started_at = CASE WHEN $15::boolean THEN turn_started_at ELSE now() END
+                   WHERE id = $1
+                   RETURNING seq - cardinality($13::text[]) AS before),
                event AS (
                    INSERT INTO room_events (room_id, seq, kind, data)
-                   SELECT $1, head.seq, $13, $14::jsonb FROM head RETURNING seq, at)
-               SELECT head.tile_count, event.seq, event.at FROM head, event""",
+                   SELECT $1, head.before + e.n, e.kind, e.data::jsonb
+                   FROM head, unnest($13::text[], $14::text[]) WITH ORDINALITY AS e(kind, data, n)
+                   RETURNING seq, at)
+               SELECT min(event.seq) AS seq, min(event.at) AS at FROM event""",
             room_id,
             tile.x,
             tile.y,
@@ -292,13 +290,15 @@ async def commit_tile(
             tile.context_drift,
             generator_ms,
             fencing_token,
-            event_kind,
-            event_data,
+            [kind for kind, _ in events],
+            [data for _, data in events],
+            finish,
+            *turn,
         )
     except asyncpg.UniqueViolationError as exc:
         raise Conflict("That cell already has a tile.", code="cell_unavailable") from exc
     row = returned(row)
-    return row["tile_count"], row["seq"], row["at"]
+    return row["seq"], row["at"]
 
 
 async def hold_lease(conn: Connection, room_id: UUID, token: int) -> bool:

@@ -1,8 +1,12 @@
 """Check + TX1 of the step (server/play/step.py has the rest of the state machine).
 
-One transaction under the room lock: the Idempotency-Key's step, or the checks (membership,
-`playing`, whose turn, `turn_nonce`, no running step, the target cell), then the step `running`,
-its lease with a fencing token, the debit and `step.started`. A refusal records nothing.
+Two round trips and no transaction held open between them. The check reads the room after its
+lock (rooms.lock_for_step()): the Idempotency-Key's step, or the facts it checks (who may see the
+room, membership, `playing`, whose turn, `turn_nonce`, no running step, the target cell). TX1 is
+one statement (steps.begin_step()): under the room lock again, and only if the room's seq has not
+moved since the check (every change the check looks at appends an event), the step `running`, its
+lease with a fencing token, the debit and `step.started`. A moved seq writes nothing and the check
+runs again; a refusal records nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import engine
 from server.play.crash_points import crash_point
 from server.play.inputs import StepRequest
 from server.settings import Settings
-from storage import Conflict, Connection, Database, Forbidden, NotFound, credits, rooms, steps
+from storage import Conflict, Connection, Database, Forbidden, NotFound, Unavailable, credits, rooms, steps
 from storage.accounts import User
 from storage.events import Event, EventKind
 from storage.rooms import Room, RoomMode, RoomStatus
@@ -40,27 +44,35 @@ async def submit(
 async def submit_seen(
     db: Database, settings: Settings, room_id: UUID, user: User, key: str, request: StepRequest
 ) -> tuple[Step, list[Event], bool, Room | None]:
-    """submit(), plus the room as TX1 locked it when a step began (None for a replay), so that
-    the caller need not read it again to answer."""
+    """submit(), plus the room as the check read it when a step began (None for a replay), so
+    that the caller need not read it again to answer."""
     fingerprint = request.fingerprint(room_id)
     async with db.acquire() as conn:
-        try:
-            async with conn.transaction():
+        for _ in range(_CHECKS):
+            try:
                 begun = await _check_and_begin(conn, settings, room_id, user, key, request, fingerprint)
-        except Conflict as exc:
-            # A request with this key for another room (which this room's lock does not order)
-            # may have won the unique (user, key) row meanwhile.
-            if exc.code not in ("idempotency_key_reused", "step_in_flight"):
-                raise
-            original = _replayed(await steps.step_by_key(conn, user.id, key), fingerprint)
-            if original is None:
-                raise
-            return original, [], True, None
+            except Conflict as exc:
+                # A request with this key for another room (which this room's lock does not order)
+                # may have won the unique (user, key) row meanwhile.
+                if exc.code not in ("idempotency_key_reused", "step_in_flight"):
+                    raise
+                original = _replayed(await steps.step_by_key(conn, user.id, key), fingerprint)
+                if original is None:
+                    raise
+                return original, [], True, None
+            if begun is not None:
+                break
+        else:
+            raise Unavailable("This room is changing too fast; try again shortly.", code="busy", retry_after=1)
     if isinstance(begun, Step):
         return begun, [], True, None
     step, started, room = begun
     crash_point(settings.crash_at, "after_tx1")
     return step, [started], False, room
+
+
+# Checks in a row that may find the room changed before TX1 (each time, another change went in).
+_CHECKS = 5
 
 
 def _replayed(step: Step | None, fingerprint: bytes) -> Step | None:
@@ -77,7 +89,8 @@ async def _check_and_begin(
     key: str,
     request: StepRequest,
     fingerprint: bytes,
-) -> tuple[Step, Event, Room] | Step:
+) -> tuple[Step, Event, Room] | Step | None:
+    """The check, then TX1 if it passes; None when the room changed in between (check again)."""
     check = await rooms.lock_for_step(conn, room_id, user.id, key)
     # A known key answers before any turn check: the turn may have moved on since the original.
     original = _replayed(check.original, fingerprint)
@@ -104,17 +117,17 @@ async def _check_and_begin(
         raise Conflict("That direction has no free cell.", code="cell_unavailable") from exc
     crash_point(settings.crash_at, "after_check")
 
-    if check.credits < settings.daily_credits:
-        # The first step of the day is one of the moments the daily allowance is due; it
-        # cannot be due while the balance (read under the room lock) is at the allowance.
-        await credits.grant_daily(conn, user.id, settings.daily_credits)
     step_id = uuid.uuid4()
     cost = settings.step_cost
     data = {"step_id": str(step_id), "player_id": user.id, "turn_number": room.turn.number}
     data.update(direction=request.direction.value, cell=list(cell), prompt=request.prompt, cost=cost)
-    # The step, its lease and fencing token, the debit and `step.started`: one statement.
+    # TX1, one statement: if the room's seq is still the one checked, the daily allowance if due
+    # (the first step of the day is one of the moments it is), the step, its lease and fencing
+    # token, the debit and `step.started`.
     begun = await steps.begin_step(
         conn,
+        room_seq=room.seq,
+        daily_allowance=settings.daily_credits,
         step_id=step_id,
         room_id=room.id,
         user_id=user.id,
@@ -132,6 +145,6 @@ async def _check_and_begin(
         debit_kind=credits.LedgerKind.STEP_DEBIT,
     )
     if begun is None:
-        raise Conflict("A step is already running in this room.", code="step_in_flight")
+        return None
     step, seq, at = begun
     return step, Event(room.id, seq, str(EventKind.STEP_STARTED), data, at), room

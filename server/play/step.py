@@ -1,11 +1,13 @@
 """The step, top to bottom (invariants I1-I6 in docs/architecture.md).
 
     check + TX1   submit(), in play/begin.py: refusals record nothing; else step `running`, lease
-                  with a fencing token, debit, `step.started`, in one transaction under the room lock
+                  with a fencing token, debit, `step.started`, in one statement under the room lock
+                  that writes only if the room is as the check read it
     outside TX    paint(), under the lease (play/lease.py): neighbours -> context -> generator -> seam
                   correction -> blob written once
     TX2 commit    commit(): only while our fencing token holds: tile, step `committed`, next turn
-                  (or the finish), lease released, `step.committed` + `turn.changed`
+                  (or the finish), lease released, `step.committed` + `turn.changed`; one locking
+                  read and one statement of writes
     TX2 abort     abort(): step `aborted` with a reason, refund, lease released, `step.aborted`;
                   the turn stays with the player
     recovery      play/recovery.py aborts steps whose lease expired, through abort_if_running()
@@ -32,7 +34,7 @@ from server.play.crash_points import crash_point
 from server.play.inputs import StepRequest, Studio
 from server.play.lease import LeaseLost, keep_lease
 from server.play.tiles import encode_and_freeze, neighbours_of, tile_size_and_tiles
-from server.play.turns import advance_turn, finish_room, turn_data
+from server.play.turns import passing_turn, skipped_data, turn_data
 from server.play.views import tile_json
 from server.settings import Settings
 from storage import (
@@ -142,11 +144,12 @@ async def commit(
     context_drift: float | None = None,
 ) -> list[Event]:
     async with db.acquire() as conn, conn.transaction():
-        locked = await rooms.lock_for_commit(conn, step.room_id, step.fencing_token)
-        if locked is None:
+        # The room locked, then our lease, and what the next turn needs: one round trip.
+        check = await rooms.lock_for_commit(conn, step.room_id, step.fencing_token)
+        if check is None:
             raise NotFound("No such room.")
-        room, held, path = locked
-        if not held:
+        room = check.room
+        if not check.held:
             raise LeaseLost()
         if room.status is not RoomStatus.PLAYING:
             # The host finished the room while we painted; the lease still let us get here.
@@ -163,25 +166,46 @@ async def commit(
             context_drift=context_drift,
         )
         committed = {"step_id": str(step.id), "player_id": step.user_id, "tile": tile_json(tile)}
-        # The tile, its count, the step committed, the lease released and `step.committed`: one
-        # statement (storage.steps.commit_tile), so nothing of it can exist without the rest.
-        tile_count, seq, at = await steps.commit_tile(
+        changes: list[tuple[EventKind, dict]] = [(EventKind.STEP_COMMITTED, committed)]
+        turn: rooms.Turn | None = None  # None: the room finishes
+        if room.tile_count + 1 >= room.max_steps or engine.frontier([*check.path, step.cell], room.extent) is None:
+            changes.append((EventKind.ROOM_FINISHED, {"reason": "complete"}))
+        else:
+            turn, passing = await _next_turn(conn, room, check, settings)
+            changes += passing
+        # The tile, its count, the step committed, the lease released, the next turn begun (or the
+        # room finished) and every event of it: one statement (storage.steps.commit_tile), so
+        # nothing of it can exist without the rest.
+        seq, at = await steps.commit_tile(
             conn,
             tile,
             room_id=room.id,
             fencing_token=step.fencing_token,
             generator_ms=generator_ms,
-            event_kind=EventKind.STEP_COMMITTED,
-            event_data=json.dumps(committed),
+            events=[(str(kind), json.dumps(data)) for kind, data in changes],
+            next_turn=turn,
         )
         crash_point(settings.crash_at, "inside_tx2")
-        events = [Event(room.id, seq, str(EventKind.STEP_COMMITTED), committed, at)]
-        path.append(step.cell)
-        if tile_count >= room.max_steps or engine.frontier(path, room.extent) is None:
-            events.append(await finish_room(conn, room, "complete"))
-        else:
-            events += await advance_turn(conn, room, settings, EventKind.TURN_CHANGED)
-        return events
+        return [Event(room.id, seq + n, str(kind), data, at) for n, (kind, data) in enumerate(changes)]
+
+
+async def _next_turn(
+    conn: Connection, room: Room, check: rooms.CommitCheck, settings: Settings
+) -> tuple[rooms.Turn, list[tuple[EventKind, dict]]]:
+    """The turn after this step and its events, as turns.advance_turn() passes it (turns.py's
+    passing_turn decides), written by the caller's commit_tile()."""
+
+    async def can_pay(player_id: int) -> bool:
+        balance = check.balances[player_id]  # read under the room lock by the commit's locking read
+        if balance < settings.daily_credits:
+            # The allowance may be due (granted at most once a day): a round trip only then.
+            balance = await credits.balance_after_daily(conn, player_id, settings.daily_credits)
+        return balance >= settings.step_cost
+
+    handed, skips = await passing_turn(room.turn, check.order, room.turn_seconds, check.now, can_pay)
+    passing: list[tuple[EventKind, dict]] = [(EventKind.TURN_CHANGED, {"turn": turn_data(handed)})]
+    passing += [(EventKind.TURN_SKIPPED, skipped_data(player, following)) for player, following in skips]
+    return (skips[-1][1] if skips else handed), passing
 
 
 async def abort(db: Database, step: Step, reason: str) -> list[Event]:

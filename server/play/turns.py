@@ -9,7 +9,7 @@ may still buy credits or get tomorrow's allowance.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,7 +21,16 @@ from storage.events import Event, EventKind
 from storage.members import Member
 from storage.rooms import Room, RoomStatus, Turn
 
-__all__ = ["next_turn", "new_nonce", "advance_turn", "skip_turn", "finish_room", "turn_data"]
+__all__ = [
+    "next_turn",
+    "passing_turn",
+    "skipped_data",
+    "new_nonce",
+    "advance_turn",
+    "skip_turn",
+    "finish_room",
+    "turn_data",
+]
 
 
 def new_nonce() -> str:
@@ -46,32 +55,54 @@ def next_turn(current: Turn, order: Sequence[Member], turn_seconds: int | None, 
     return Turn(current.number + 1, player.user_id, new_nonce(), _deadline(turn_seconds, now))
 
 
+async def passing_turn(
+    current: Turn,
+    order: Sequence[Member],
+    turn_seconds: int | None,
+    now: datetime,
+    can_pay: Callable[[int], Awaitable[bool]],
+) -> tuple[Turn, list[tuple[int, Turn]]]:
+    """Where the turn goes after `current`: the turn handed to the next member, and then, for each
+    player in a row who cannot pay, (that player, the turn after them), never round the whole
+    order (nobody able to pay: the turn stays with the last one tried). The live turn is the last
+    one named."""
+    handed = turn = next_turn(current, order, turn_seconds, now)
+    skips: list[tuple[int, Turn]] = []
+    tried = {turn.player_id}
+    while turn.player_id is not None and not await can_pay(turn.player_id):
+        following = next_turn(turn, order, turn_seconds, now)
+        if following.player_id in tried:
+            break
+        tried.add(following.player_id)
+        skips.append((turn.player_id, following))
+        turn = following
+    return handed, skips
+
+
+def skipped_data(player_id: int, following: Turn) -> dict[str, object]:
+    """A `turn.skipped` event's data for a player who cannot pay."""
+    return {"reason": "no_credits", "skipped_player_id": player_id, "turn": turn_data(following)}
+
+
 async def advance_turn(conn: Connection, room: Room, settings: Settings, kind: EventKind, **data: Any) -> list[Event]:
     """Hands the turn to the next member (room locked by the caller) and records it as `kind`
     with `data`; then skips, one event each, players in a row who cannot pay for a step."""
     order, now = await members.order_and_now(conn, room.id)
     if now is None:
         now = await database.now(conn)
-    turn = next_turn(room.turn, order, room.turn_seconds, now)
-    events = [await event_log.append_event(conn, room.id, kind, {**data, "turn": turn_data(turn)}, begin_turn=turn)]
-    tried = {turn.player_id}
-    while not await _can_pay(conn, turn, settings):
-        following = next_turn(turn, order, room.turn_seconds, now)
-        if following.player_id in tried:
-            break  # nobody can pay: the turn stays where it is
-        tried.add(following.player_id)
-        skipped = {"reason": "no_credits", "skipped_player_id": turn.player_id, "turn": turn_data(following)}
+
+    async def can_pay(player_id: int) -> bool:
+        balance = await credits.balance_after_daily(conn, player_id, settings.daily_credits)
+        return balance >= settings.step_cost
+
+    handed, skips = await passing_turn(room.turn, order, room.turn_seconds, now, can_pay)
+    events = [await event_log.append_event(conn, room.id, kind, {**data, "turn": turn_data(handed)}, begin_turn=handed)]
+    for player_id, following in skips:
+        skipped = skipped_data(player_id, following)
         events.append(
             await event_log.append_event(conn, room.id, EventKind.TURN_SKIPPED, skipped, begin_turn=following)
         )
-        turn = following
     return events
-
-
-async def _can_pay(conn: Connection, turn: Turn, settings: Settings) -> bool:
-    if turn.player_id is None:
-        return True
-    return await credits.balance_after_daily(conn, turn.player_id, settings.daily_credits) >= settings.step_cost
 
 
 async def skip_turn(conn: Connection, room: Room, settings: Settings, reason: str) -> list[Event]:
