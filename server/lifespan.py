@@ -91,6 +91,7 @@ def _limits(settings: Settings, counters: CounterStorage) -> Limits:
             code="too_many_rooms",
             message="Too many rooms created this hour; try again later.",
         ),
+        present_frames=RateLimit(counters, "present", settings.present_frames_per_minute),
         sockets_by_user=LiveCount(counters, "sockets-user", settings.sockets_per_user, **sockets),
         sockets_by_address=LiveCount(counters, "sockets-address", settings.sockets_per_address, **sockets),
     )

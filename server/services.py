@@ -36,6 +36,7 @@ class Limits:
     admin_actions: RateLimit
     checkouts: RateLimit
     rooms_created: RateLimit
+    present_frames: RateLimit
     sockets_by_user: LiveCount
     sockets_by_address: LiveCount
 

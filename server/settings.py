@@ -125,6 +125,8 @@ class Settings(BaseSettings):
     credit_packs: str = "50:500,120:1000"
     credit_currency: str = "usd"
     checkouts_per_minute: int = Field(10, ge=1)
+    # The host's `present` frames per minute: a spammed reveal would fill every viewer's send queue.
+    present_frames_per_minute: int = Field(240, ge=1)
 
     log_format: Literal["text", "json"] | None = None
 

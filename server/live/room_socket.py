@@ -128,6 +128,7 @@ async def _read(websocket: WebSocket, connection: Connection, services: Services
             connection.offer(await _submit(services, current, room_id, message))
         elif kind == "present":
             try:  # the host's shared reveal: every socket of the room hears it through the hub
+                await services.limits.present_frames.hit(str(user.id))
                 await present(services.db, services.bus, user, room_id, message)
             except AppError as exc:
                 connection.offer(refusal_frame(exc))

@@ -100,3 +100,17 @@ async def test_the_hosts_frames_reach_every_instance_and_late_joiners_and_nobody
         other_room = await open_room(host)
         async with room_socket(b, host, other_room["id"]) as never:
             assert [(await never.frame())["type"] for _ in range(2)] == ["snapshot", "presence"]
+
+
+async def test_a_host_who_floods_the_reveal_is_rate_limited(database_url, tmp_path):
+    settings = make_settings(database_url, tmp_path / "one", present_frames_per_minute=2)
+    async with LiveServer(settings) as server, _client(server) as http:
+        host, guest, room = await _started_room_of_two_tiles(http)
+        await step_and_settle(host, room["id"])
+        await step_and_settle(guest, room["id"], "down")
+        async with room_socket(server, host, room["id"]) as sock:
+            for shown in (0, 1):
+                await sock.send({"type": "present", "frame": shown})
+                assert (await sock.next("present"))["frame"] == shown
+            refusal = await _refusal(sock, {"frame": 2})
+            assert refusal["code"] == "rate_limited"
