@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from server.http.answers import RoomReply
 from server.http.documented import Answer, Endpoint, documented
+from server.http.rooms import check_lobby_quota
 from server.http.sessions import current_user
 from server.http.validation import parse_room_id, services_of
 from server.play.access import locked_room, member_snapshot
@@ -112,14 +113,16 @@ async def skip(request: Request) -> Response:
     tag="rooms",
     auth="signed_in",
     answers={201: Answer("The new room.", RoomReply)},
-    errors=(403, 404, 409),
+    errors=(403, 404, 409, 429),
 )
 async def rematch_room(request: Request) -> Response:
     services = services_of(request)
     user = await current_user(services, request)
+    await services.limits.rooms_created.hit(str(user.id))  # a rematch is a new room too
     async with services.db.acquire() as conn:
         async with conn.transaction():
             room = await _locked_for_host(conn, request.path_params["room_id"], user)
+            await check_lobby_quota(conn, user, services.settings)
             new, joined, announced = await rematch(conn, room)
         snapshot = await member_snapshot(conn, new.id, user.id)
     await services.publisher.publish_events(new.id, joined)

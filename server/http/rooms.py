@@ -38,7 +38,7 @@ from storage.accounts import User
 from storage.events import EventKind
 from storage.rooms import RoomMode
 
-__all__ = ["routes", "CreateRoom"]
+__all__ = ["routes", "CreateRoom", "check_lobby_quota"]
 
 DEFAULT_MAX_STEPS = 16
 LOBBY_RETRY_AFTER = 60
@@ -78,7 +78,7 @@ async def create_room(request: Request) -> Response:
     await services.limits.rooms_created.hit(str(user.id))
     async with services.db.acquire() as conn:
         async with conn.transaction():
-            await _check_lobby_quota(conn, user, services.settings)
+            await check_lobby_quota(conn, user, services.settings)
             room = await rooms.insert_room(
                 conn,
                 name=body.name,
@@ -102,7 +102,7 @@ async def create_room(request: Request) -> Response:
     return JSONResponse(CreatedRoom(room=snapshot, warning=_affordability(body, user, services.settings)), 201)
 
 
-async def _check_lobby_quota(conn: Connection, user: User, settings: Settings) -> None:
+async def check_lobby_quota(conn: Connection, user: User, settings: Settings) -> None:
     """At most LOBBY_ROOMS_PER_USER rooms of a host wait in the lobby, where invites find them."""
     if await accounts.lobby_rooms_hosted(conn, user.id) >= settings.lobby_rooms_per_user:
         message = f"You already have {settings.lobby_rooms_per_user} rooms in the lobby; start or leave one first."

@@ -151,3 +151,16 @@ async def test_two_instances_share_the_limits_through_redis(database_url, tmp_pa
         await held.release(str(user["id"]))
         await other.acquire(str(user["id"]))
     assert await db.fetchval("SELECT count(*) FROM rooms") == 3
+
+
+async def test_a_rematch_counts_as_a_room_created(database_url, tmp_path):
+    settings = make_settings(database_url, tmp_path, rooms_per_hour=2)
+    async with running_app(settings) as client:
+        await signup(client)
+        room = await start(client, await open_room(client))
+        assert (await client.post(f"/api/rooms/{room['id']}/finish")).status_code == 200
+        again = await client.post(f"/api/rooms/{room['id']}/rematch")
+        assert again.status_code == 201, again.text
+        rematch = await start(client, again.json()["room"])
+        assert (await client.post(f"/api/rooms/{rematch['id']}/finish")).status_code == 200
+        _refused(await client.post(f"/api/rooms/{rematch['id']}/rematch"), "too_many_rooms")
