@@ -1,14 +1,15 @@
 """Websocket fanout: commit-to-delivery latency and memory per idle socket, beside a bare
 `websockets` server broadcasting the same frames to the same clients, in one run.
 
-    uv run python bench/fanout.py [--clients 1000] [--rooms 100] [--rate 50] [--seconds 10]
+    uv run python bench/fanout.py [--clients 1000] [--rooms 100] [--rate 50] [--seconds 10] [--server-tree DIR]
 
 1. A real `exquisite serve` (embedded Postgres, a real redis-server, MOCK_DELAY_MS=0). The clients
    are signed-in websockets spread evenly over the rooms. RSS of the server before and after they
    connect gives the memory per idle connection.
 2. Events are committed in Postgres at a fixed rate, round-robin over the rooms, and published on
    Redis as any instance does; each client stamps each event frame on arrival. Latency is from the
-   commit to the last recipient of that event.
+   commit to the last recipient of that event; the server process's CPU per frame delivered is
+   read from /proc. `--server-tree` runs the server of another source tree (a baseline).
 3. Baseline: a bare `websockets` server in its own process; the same clients connect; a control
    socket asks it, at the same rate, to send a same-sized frame to the sockets of one "room" with
    `websockets.broadcast()`.
@@ -135,14 +136,17 @@ async def paced(rate: float, count: int, send) -> None:
         await send(number)
 
 
-async def drive(args, send, clients: Clients, sent: dict, per_room: int, rss_growth: int) -> dict:
+async def drive(args, send, clients: Clients, sent: dict, per_room: int, rss_growth: int, server) -> dict:
     """Sends at the fixed rate, waits for every frame to land, and sums up the run."""
+    cpu = sum(server.cpu_times()[:2])
     await paced(args.rate, int(args.rate * args.seconds), send)
     await _drain(clients, sent, per_room)
     return {
         "connections": len(clients.sockets),
         "memory": rss_growth / len(clients.sockets),
         "latency": latencies(clients, sent, per_room),
+        # The server process's CPU (user + system) per frame delivered, idle time included.
+        "cpu_per_frame": (sum(server.cpu_times()[:2]) - cpu) / (len(sent) * per_room),
     }
 
 
@@ -157,8 +161,20 @@ async def run_exquisite(tmp: Path, args) -> dict:
         dsn = pg.uri("fanout")
         conn = await asyncpg.connect(dsn)
         await database.migrate(conn)
-        env = dict(DATABASE_URL=dsn, REDIS_URL=redis.url, AUTH_ATTEMPTS_PER_ADDRESS=100000, BUS_RESYNC_SECONDS=3600)
-        async with Served(tmp / "data", **env) as server:
+        env = dict(
+            DATABASE_URL=dsn,
+            REDIS_URL=redis.url,
+            AUTH_ATTEMPTS_PER_ADDRESS=100000,
+            BUS_RESYNC_SECONDS=3600,
+            # Every client comes from one address and ten users: the quotas would refuse them.
+            SOCKETS_PER_USER=100000,
+            SOCKETS_PER_ADDRESS=100000,
+            ROOMS_PER_HOUR=100000,
+            LOBBY_ROOMS_PER_USER=100000,
+        )
+        served = Served(tmp / "data", **env)
+        served.cwd = args.server_tree  # None: this tree
+        async with served as server:
             process = psutil.Process(server.process.pid)
             tokens, room_ids = await make_rooms(server.url, args.rooms)
             per_room = args.clients // args.rooms
@@ -187,7 +203,7 @@ async def run_exquisite(tmp: Path, args) -> dict:
                 sent[(room, event.seq)] = time.perf_counter()
                 await publisher.publish(f"exquisite:{room}", encode_events([event]))
 
-            result = await drive(args, commit, clients, sent, per_room, rss_after - rss_before)
+            result = await drive(args, commit, clients, sent, per_room, rss_after - rss_before, process)
             await clients.close()
             await publisher.aclose()
         await conn.close()
@@ -266,7 +282,7 @@ async def run_baseline(args) -> dict:
             sent[(room, seqs[room])] = time.perf_counter()
             await control.send(json.dumps({"room": room, "frame": frame}))
 
-        result = await drive(args, send, clients, sent, per_room, rss_after - rss_before)
+        result = await drive(args, send, clients, sent, per_room, rss_after - rss_before, watched)
         await control.close()
         await clients.close()
         return result
@@ -278,8 +294,9 @@ async def run_baseline(args) -> dict:
 def report(name: str, result: dict) -> str:
     lat = result["latency"]
     return (
-        f"  {name:<22} {result['connections']:>6} sockets  p50 {statistics.median(lat):7.2f} ms"
+        f"  {name:<26} {result['connections']:>6} sockets  p50 {statistics.median(lat):7.2f} ms"
         f"  p99 {percentile(lat, 0.99):7.2f} ms  memory/idle socket {result['memory'] / 1024:6.1f} KiB"
+        f"  server CPU/frame {result['cpu_per_frame'] * 1e6:5.1f} us"
     )
 
 
@@ -289,6 +306,7 @@ async def main() -> None:
     parser.add_argument("--rooms", type=int, default=100)
     parser.add_argument("--rate", type=float, default=50.0, help="events committed per second")
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--server-tree", type=Path, help="run the server of this source tree (e.g. `git archive HEAD`)")
     args = parser.parse_args()
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -299,7 +317,7 @@ async def main() -> None:
         f"{args.clients} clients over {args.rooms} rooms, {args.rate:g} events/s for {args.seconds:g} s,"
         f" {os.cpu_count()} cores"
     )
-    print(report("exquisite (PG+Redis)", ours))
+    print(report("exquisite (--server-tree)" if args.server_tree else "exquisite (this tree)", ours))
     print(report("bare websockets", baseline))
     p99 = percentile(ours["latency"], 0.99) / percentile(baseline["latency"], 0.99)
     print(f"  ratio p99 {p99:.2f}   ratio memory {ours['memory'] / baseline['memory']:.2f}")

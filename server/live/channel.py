@@ -74,7 +74,8 @@ class RoomChannel:
         return bool(self.backlog)
 
     def fan_out(self, event: Event) -> None:
-        """One event to every socket, serialised once per distinct view of it."""
+        """One event to every socket: serialised once per distinct view of it (the public one,
+        and its subjects' where they differ), then appended to each socket's queue as is."""
         if event.kind == EventKind.ROOM_STARTED:
             self.room = dataclasses.replace(self.room, status=RoomStatus.PLAYING)
         elif event.kind == EventKind.ROOM_FINISHED:
@@ -87,10 +88,16 @@ class RoomChannel:
                 personal[subject] = text
         for connection in list(self.connections):
             connection.offer_event(event.seq, personal.get(connection.user_id, public))
-            if event.kind in _MEMBERSHIP and connection.user_id == event.data.get("user_id"):
-                # Who joined or left is a player or a spectator from now on, on this socket too.
-                connection.member = event.kind == EventKind.MEMBER_JOINED
+        if event.kind in _MEMBERSHIP:
+            # Who joined or left is a player or a spectator from now on, on their sockets too.
+            for connection in self.connections:
+                if connection.user_id == event.data.get("user_id"):
+                    connection.member = event.kind == EventKind.MEMBER_JOINED
         self.last_seq = event.seq
+
+    def changes_membership(self, events: list[Event]) -> bool:
+        """Whether these events may change who is a player here (and so the presence)."""
+        return any(event.kind in _MEMBERSHIP for event in events)
 
     def tell(self, text: str) -> None:
         for connection in list(self.connections):

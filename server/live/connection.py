@@ -27,6 +27,27 @@ TRY_LATER = 1013
 
 
 class Connection:
+    """One socket's frames, each serialised once per audience by the hub and appended here as is;
+    one writer task per socket sends what has gathered, back to back (a commit's frames together)."""
+
+    # Slots, not a __dict__: one of these per idle socket.
+    __slots__ = (
+        "_closer",
+        "_frames",
+        "_held",
+        "_waiting",
+        "_wake",
+        "_writer",
+        "closing",
+        "member",
+        "queue_size",
+        "room_id",
+        "seq",
+        "session",
+        "user_id",
+        "websocket",
+    )
+
     def __init__(
         self,
         websocket: WebSocket,
@@ -44,7 +65,12 @@ class Connection:
         self.session = session
         self.member = member
         self.queue_size = queue_size
-        self._queue: asyncio.Queue[str] = asyncio.Queue(queue_size)
+        # Frames the writer has not taken yet, and how many are not sent yet (those plus the
+        # writer's batch in hand), which queue_size bounds. A list and a future rather than an
+        # asyncio.Queue: its four deques cost about 3 KiB per socket, idle or not.
+        self._frames: list[str] = []
+        self._waiting = 0
+        self._wake: asyncio.Future[None] | None = None
         # The last event seq queued; None until the first frames (snapshot or missed events) are.
         self.seq: int | None = None
         self._held: list[tuple[int, str]] = []
@@ -54,7 +80,8 @@ class Connection:
 
     def go_live(self, first_frames: list[str], seq: int) -> None:
         """Sends the first frames (bounded by the resume window, not the queue), then the live
-        events that arrived while they were read, then whatever comes."""
+        events that arrived while they were read, then whatever comes. It takes the list and
+        empties it as it goes: a snapshot is not kept for as long as the socket lives."""
         self._writer = asyncio.create_task(self._write(first_frames), name=f"ws-writer-{self.user_id}")
         self.seq = seq
         held, self._held = self._held, []
@@ -80,10 +107,13 @@ class Connection:
             self._put(frame)
 
     def _put(self, frame: str) -> None:
-        try:
-            self._queue.put_nowait(frame)
-        except asyncio.QueueFull:
+        if self._waiting >= self.queue_size:
             self._too_slow()
+            return
+        self._frames.append(frame)
+        self._waiting += 1
+        if self._wake is not None and not self._wake.done():
+            self._wake.set_result(None)
 
     def _too_slow(self) -> None:
         log.info("socket of user %s in room %s is too slow: closing with %s", self.user_id, self.room_id, TOO_SLOW)
@@ -97,11 +127,23 @@ class Connection:
         self._closer = asyncio.create_task(self._shut(code))
 
     async def _write(self, first_frames: list[str]) -> None:
-        for frame in first_frames:
-            await self.websocket.send_text(frame)
+        await _send_all(self.websocket, first_frames)
+        first_frames.clear()
+        loop = asyncio.get_running_loop()
         while True:
-            frame = await self._queue.get()
+            if not self._frames:
+                self._wake = loop.create_future()
+                await self._wake  # _put wakes it
+                self._wake = None
+            await self._send_gathered()
+
+    async def _send_gathered(self) -> None:
+        """Whatever gathered since the writer last looked, back to back: a commit's
+        step.committed and turn.changed (or room.finished) are offered together."""
+        batch, self._frames = self._frames, []
+        for frame in batch:
             await self.websocket.send_text(frame)
+            self._waiting -= 1
 
     async def close(self, code: int) -> None:
         if self.closing:
@@ -130,6 +172,13 @@ class Connection:
                 await self._writer
         with contextlib.suppress(Exception):
             await self.websocket.close(code)
+
+
+async def _send_all(websocket: WebSocket, frames: list[str]) -> None:
+    """In a frame of its own, so that no local outlives the sending (the last one would keep a
+    snapshot alive while the socket idles)."""
+    for frame in frames:
+        await websocket.send_text(frame)
 
 
 async def receive_object(websocket: WebSocket) -> dict[str, Any] | None:

@@ -159,8 +159,12 @@ class Hub:
             body = json.loads(message)
             kind = body.get("type")
             if kind == "events":
+                events = [decode_event(channel.room.id, e) for e in body["events"]]
+                if not channel.changes_membership([*channel.backlog, *events]):
+                    self._take(channel, events)  # presence stays: no walk over the sockets for it
+                    return
                 before = channel.local_presence()
-                self._take(channel, [decode_event(channel.room.id, e) for e in body["events"]])
+                self._take(channel, events)
                 if channel.local_presence() != before:
                     await self._presence_changed(channel)
             elif kind == "progress":
