@@ -257,43 +257,10 @@ ALTER TABLE admin_audit ALTER COLUMN admin_id DROP NOT NULL;
 ALTER TABLE steps ADD COLUMN IF NOT EXISTS context_drift double precision;
 ALTER TABLE tiles ADD COLUMN IF NOT EXISTS context_drift double precision;
 
--- Check + TX1's reads in one round trip (schema version 8; storage/rooms.py::lock_for_step):
--- locks the room row first, then reads the rest in a statement of its own, which, under READ
--- COMMITTED, sees whatever the lock's previous holder committed (a step it started, its tile).
-CREATE OR REPLACE FUNCTION lock_for_step(p_room uuid, p_user bigint)
-RETURNS TABLE (r_room rooms, r_member boolean, r_running boolean, r_xs integer[], r_ys integer[], r_credits integer)
-LANGUAGE plpgsql VOLATILE AS $$
-BEGIN
-    PERFORM 1 FROM rooms WHERE rooms.id = p_room FOR UPDATE;
-    RETURN QUERY
-    SELECT r,
-           EXISTS (SELECT 1 FROM room_members m
-                   WHERE m.room_id = p_room AND m.user_id = p_user AND m.left_at IS NULL),
-           EXISTS (SELECT 1 FROM steps s WHERE s.room_id = p_room AND s.status = 'running'),
-           (SELECT coalesce(array_agg(t.x ORDER BY t.position), '{}') FROM tiles t WHERE t.room_id = p_room),
-           (SELECT coalesce(array_agg(t.y ORDER BY t.position), '{}') FROM tiles t WHERE t.room_id = p_room),
-           (SELECT u.credits FROM users u WHERE u.id = p_user)
-    FROM rooms r WHERE r.id = p_room;
-END
-$$;
-
--- TX2's reads in one round trip (storage/steps.py::lock_for_commit): the room row locked first,
--- then our lease row if it still carries our fencing token and has not expired (locked too), and
--- the cells of the room's tiles in placement order.
-CREATE OR REPLACE FUNCTION lock_for_commit(p_room uuid, p_token bigint)
-RETURNS TABLE (r_room rooms, r_held boolean, r_xs integer[], r_ys integer[])
-LANGUAGE plpgsql VOLATILE AS $$
-BEGIN
-    PERFORM 1 FROM rooms WHERE rooms.id = p_room FOR UPDATE;
-    RETURN QUERY
-    SELECT r,
-           EXISTS (SELECT 1 FROM room_leases l
-                   WHERE l.room_id = p_room AND l.fencing_token = p_token AND l.expires_at > now() FOR UPDATE),
-           (SELECT coalesce(array_agg(t.x ORDER BY t.position), '{}') FROM tiles t WHERE t.room_id = p_room),
-           (SELECT coalesce(array_agg(t.y ORDER BY t.position), '{}') FROM tiles t WHERE t.room_id = p_room)
-    FROM rooms r WHERE r.id = p_room;
-END
-$$;
+-- Superseded (schema version 8's round-trip functions): lock_for_step now takes the
+-- Idempotency-Key too, and the commit's locking read is lock_for_commit_and_turn(), both below.
+DROP FUNCTION IF EXISTS lock_for_step(uuid, bigint);
+DROP FUNCTION IF EXISTS lock_for_commit(uuid, bigint);
 
 -- Revocations, live (schema version 9): a revoked session or a disabled user is announced after
 -- commit, so every instance closes the sockets it held (storage/account_feed.py).

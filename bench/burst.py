@@ -34,6 +34,8 @@ from websockets.exceptions import InvalidStatus
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from peak_rss import PeakRss
+
 from server.http.sessions import SESSION_COOKIE
 from storage import EmbeddedPostgres
 from tests.servers import Served
@@ -42,28 +44,6 @@ MIB = 1024 * 1024
 BOUND_MIB = 300
 PASSWORD = "the victim's real password"
 PRODUCTION_PASSWORDS = {"PASSWORD_TIME_COST": 3, "PASSWORD_MEMORY_KIB": 65536, "PASSWORD_PARALLELISM": 4}
-
-
-class PeakRss:
-    """The peak RSS of a process while the block runs, sampled every 5 ms."""
-
-    def __init__(self, pid: int) -> None:
-        self.process = psutil.Process(pid)
-        self.peak = self.process.memory_info().rss
-
-    async def __aenter__(self) -> PeakRss:
-        self.before = self.process.memory_info().rss
-        self._task = asyncio.create_task(self._sample())
-        return self
-
-    async def _sample(self) -> None:
-        while True:
-            self.peak = max(self.peak, self.process.memory_info().rss)
-            await asyncio.sleep(0.005)
-
-    async def __aexit__(self, *exc_info) -> None:
-        self._task.cancel()
-        self.peak = max(self.peak, self.process.memory_info().rss)
 
 
 def outcome(response: httpx.Response) -> str:

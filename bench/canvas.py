@@ -28,6 +28,8 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from peak_rss import PeakRss
+
 from engine import Direction
 from storage import EmbeddedPostgres
 from tests.servers import Served
@@ -69,27 +71,6 @@ async def build_room(http: httpx.AsyncClient) -> str:
     if room["status"] != "finished":
         raise SystemExit(f"the room is {room['status']} after 64 steps")
     return room["id"]
-
-
-class PeakRss:
-    """The peak RSS of a process while the block runs, sampled every 5 ms."""
-
-    def __init__(self, pid: int) -> None:
-        self.process = psutil.Process(pid)
-
-    async def __aenter__(self) -> PeakRss:
-        self.before = self.peak = self.process.memory_info().rss
-        self._task = asyncio.create_task(self._sample())
-        return self
-
-    async def _sample(self) -> None:
-        while True:
-            self.peak = max(self.peak, self.process.memory_info().rss)
-            await asyncio.sleep(0.005)
-
-    async def __aexit__(self, *exc_info) -> None:
-        self._task.cancel()
-        self.peak = max(self.peak, self.process.memory_info().rss)
 
 
 async def fetch_together(http: httpx.AsyncClient, url: str, count: int, pid: int) -> tuple[float, float, float, int]:
