@@ -10,14 +10,16 @@ from storage.database import Connection
 __all__ = ["display_copy", "record_display_copy", "timelapse_blob", "record_timelapse"]
 
 
-async def display_copy(conn: Connection, tile_sha256: str, width: int) -> tuple[int | None, str | None]:
+async def display_copy(conn: Connection, tile_sha256: str, width: int | None) -> tuple[int | None, str | None]:
     """The tile size of the committed tile with these bytes (None: no such tile), and the sha256
-    of its WebP copy at `width` if one was made."""
+    of its WebP copy at `width` (None, or above the tile size: the tile's own) if one was made."""
     # Returns (tile size or None, copy's sha256 or None).
     row = await conn.fetchrow(
-        """SELECT (SELECT r.tile_size FROM tiles t JOIN rooms r ON r.id = t.room_id
-                   WHERE t.sha256 = $1 LIMIT 1) AS tile_size,
-                  (SELECT sha256 FROM display_copies WHERE tile_sha256 = $1 AND width = $2) AS copy""",
+        """WITH tile AS (SELECT r.tile_size FROM tiles t JOIN rooms r ON r.id = t.room_id
+                         WHERE t.sha256 = $1 LIMIT 1)
+           SELECT (SELECT tile_size FROM tile) AS tile_size,
+                  (SELECT d.sha256 FROM display_copies d, tile WHERE d.tile_sha256 = $1
+                       AND d.width = least(coalesce($2, tile.tile_size), tile.tile_size)) AS copy""",
         tile_sha256,
         width,
     )

@@ -85,26 +85,27 @@ class S3BlobStore:
         return key
 
     async def get(self, key: str) -> bytes | None:
-        if not is_blob_key(key):
+        found = await self._fetch(key)
+        if found is None:
             return None
-        path = blob_path(key)
+        result, path = found
         with _mapped("get", path):
-            try:
-                result = await obstore.get_async(self._store, path)
-            except FileNotFoundError:
-                return None
             return bytes(await result.bytes_async())
 
     async def open(self, key: str) -> AsyncIterator[bytes] | None:
+        found = await self._fetch(key)
+        return None if found is None else self._chunks(*found)
+
+    async def _fetch(self, key: str) -> tuple[obstore.GetResult, str] | None:
+        """The object's pending read and its path; None for a key that is not a blob's or is absent."""
         if not is_blob_key(key):
             return None
         path = blob_path(key)
         with _mapped("get", path):
             try:
-                result = await obstore.get_async(self._store, path)
+                return await obstore.get_async(self._store, path), path
             except FileNotFoundError:
                 return None
-        return self._chunks(result, path)
 
     @staticmethod
     async def _chunks(result: obstore.GetResult, path: str) -> AsyncIterator[bytes]:

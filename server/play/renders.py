@@ -49,9 +49,7 @@ async def _kept_copy(
     db: Database, blobs: BlobStore, tile_sha256: str, width: int | None
 ) -> tuple[int | None, AsyncIterator[bytes] | None]:
     async with db.acquire() as conn:
-        tile_size, sha256 = await renders.display_copy(conn, tile_sha256, width or 0)
-        if tile_size is not None and (width is None or width > tile_size):
-            _, sha256 = await renders.display_copy(conn, tile_sha256, tile_size)
+        tile_size, sha256 = await renders.display_copy(conn, tile_sha256, width)
     return tile_size, None if sha256 is None else await blobs.open(sha256)
 
 

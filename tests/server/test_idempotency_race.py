@@ -10,14 +10,19 @@ import storage
 from tests.play import join, new_player, open_room, settle, start, submit
 
 
-@pytest.mark.parametrize("players", [1, 2], ids=["solo_would_be_stale_nonce", "pair_would_be_not_your_turn"])
-async def test_replay_racing_the_original_across_its_commit_returns_the_original(client, db, monkeypatch, players):
+async def _started(client, players: int):
+    """The host's browser and a started room of `players`, the host's turn first."""
     browsers = [await new_player(client) for _ in range(players)]
     host = browsers[0][0]
     room = await open_room(host)
     for player, _ in browsers[1:]:
         await join(player, room)
-    room = await start(host, room)
+    return host, await start(host, room)
+
+
+@pytest.mark.parametrize("players", [1, 2], ids=["solo_would_be_stale_nonce", "pair_would_be_not_your_turn"])
+async def test_replay_racing_the_original_across_its_commit_returns_the_original(client, db, monkeypatch, players):
+    host, room = await _started(client, players)
     nonce, key = room["turn"]["nonce"], str(uuid.uuid4())
 
     # The original is held right after its TX1; the replay just before its check, which is where
@@ -69,12 +74,7 @@ async def test_replay_checked_before_the_original_began_still_returns_the_origin
     """The other order: both checks pass (no step for the key yet, the turn live), then the
     original begins and commits, then the replay's TX1 runs: it must see that the room moved on,
     check again and find the original, not start a second step."""
-    browsers = [await new_player(client) for _ in range(players)]
-    host = browsers[0][0]
-    room = await open_room(host)
-    for player, _ in browsers[1:]:
-        await join(player, room)
-    room = await start(host, room)
+    host, room = await _started(client, players)
     nonce, key = room["turn"]["nonce"], str(uuid.uuid4())
     real_begin = storage.steps.begin_step
     held = [(asyncio.Event(), asyncio.Event()) for _ in range(2)]  # (at TX1, may go on), per request

@@ -291,32 +291,19 @@ async def test_abort_near_the_deadline_gives_the_player_time_and_says_so(client,
     assert await db.fetchval("SELECT turn_deadline > now() + interval '15 seconds' FROM rooms")
 
 
-async def test_finishing_a_solo_room_while_its_step_paints_is_refused_and_the_step_commits(client, db):
-    # The loop that once gave free generations: start alone, submit, finish at once.
+# The loop that once gave free generations: start alone, submit, then end the room at once, by
+# the host's finish or by the last member walking out (which finishes it too).
+@pytest.mark.parametrize(("action", "done"), [("finish", 200), ("leave", 204)])
+async def test_ending_a_solo_room_while_its_step_paints_is_refused_and_the_step_commits(client, db, action, done):
     room, [(host, _)] = await _playing_room(client, players=1)
     gated = gate(client)
     assert (await submit(host, room["id"])).status_code == 202
     await gated.entered.wait()
-    finished = await host.post(f"/api/rooms/{room['id']}/finish")
-    assert finished.status_code == 409 and _code(finished) == "step_in_flight"
+    refused = await host.post(f"/api/rooms/{room['id']}/{action}")
+    assert refused.status_code == 409 and _code(refused) == "step_in_flight"
     gated.gate.set()
     await settle(host, room["id"])
     assert await db.fetchval("SELECT status FROM steps") == "committed"
     assert await db.fetchval("SELECT count(*) FROM credit_ledger WHERE kind = 'step_refund'") == 0
-    assert (await host.post(f"/api/rooms/{room['id']}/finish")).status_code == 200
-
-
-async def test_the_last_player_leaving_while_their_step_paints_is_refused_and_the_step_commits(client, db):
-    # The same loop through the door: the last member out would finish the room and abort the step.
-    room, [(host, _)] = await _playing_room(client, players=1)
-    gated = gate(client)
-    assert (await submit(host, room["id"])).status_code == 202
-    await gated.entered.wait()
-    left = await host.post(f"/api/rooms/{room['id']}/leave")
-    assert left.status_code == 409 and _code(left) == "step_in_flight"
-    gated.gate.set()
-    await settle(host, room["id"])
-    assert await db.fetchval("SELECT status FROM steps") == "committed"
-    assert await db.fetchval("SELECT count(*) FROM credit_ledger WHERE kind = 'step_refund'") == 0
-    assert (await host.post(f"/api/rooms/{room['id']}/leave")).status_code == 204
+    assert (await host.post(f"/api/rooms/{room['id']}/{action}")).status_code == done
     assert await db.fetchval("SELECT status FROM rooms") == "finished"
