@@ -42,36 +42,9 @@ from storage import events as event_log
 from tests.servers import RedisServer, Served, free_port
 
 PASSWORD = "benchmark password"
+# The baseline: a bare websockets server that only broadcasts.
+BARE_BROADCAST = Path(__file__).resolve().parent / "bare_broadcast.py"
 USERS = 10
-
-BASELINE_SERVER = r"""
-import asyncio, json, sys
-from websockets.asyncio.server import serve, broadcast
-
-rooms = {}
-
-async def handler(ws):
-    path = ws.request.path
-    if path == "/control":
-        async for message in ws:
-            command = json.loads(message)
-            broadcast(rooms.get(command["room"], ()), command["frame"])
-        return
-    room = path.rsplit("/", 1)[-1]
-    rooms.setdefault(room, set()).add(ws)
-    try:
-        await ws.send(json.dumps({"type": "snapshot", "room": {"id": room}}))
-        await ws.wait_closed()
-    finally:
-        rooms[room].discard(ws)
-
-async def main():
-    async with serve(handler, "127.0.0.1", int(sys.argv[1]), compression=None, max_queue=16):
-        print("ready", flush=True)
-        await asyncio.Future()
-
-asyncio.run(main())
-"""
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -250,7 +223,7 @@ async def make_rooms(url: str, rooms: int) -> tuple[list[str], list[str]]:
 async def run_baseline(args) -> dict:
     port = free_port()
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", BASELINE_SERVER, str(port), stdout=asyncio.subprocess.PIPE
+        sys.executable, str(BARE_BROADCAST), str(port), stdout=asyncio.subprocess.PIPE
     )
     try:
         await process.stdout.readline()

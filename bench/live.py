@@ -54,38 +54,9 @@ from storage import EmbeddedPostgres
 from tests.servers import RedisServer, Served, free_port
 
 PASSWORD = "benchmark password"
+# The baseline: a bare websockets server that only broadcasts.
+BARE_BROADCAST = Path(__file__).resolve().parent / "bare_broadcast.py"
 WATCHER_USERS = 10
-
-BARE_SERVER = r"""
-import asyncio, json, sys, time
-from datetime import datetime, timezone
-from websockets.asyncio.server import serve, broadcast
-
-rooms = {}
-
-async def handler(ws):
-    path = ws.request.path
-    if path == "/control":
-        async for message in ws:
-            command = json.loads(message)
-            frame = command["frame"].replace("@AT@", datetime.now(timezone.utc).isoformat())
-            broadcast(rooms.get(command["room"], ()), frame)
-        return
-    room = path.rsplit("/", 1)[-1]
-    rooms.setdefault(room, set()).add(ws)
-    try:
-        await ws.send(json.dumps({"type": "snapshot", "room": {"id": room}}))
-        await ws.wait_closed()
-    finally:
-        rooms[room].discard(ws)
-
-async def main():
-    async with serve(handler, "127.0.0.1", int(sys.argv[1]), compression=None, max_queue=16):
-        print("ready", flush=True)
-        await asyncio.Future()
-
-asyncio.run(main())
-"""
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -513,7 +484,7 @@ async def run_exquisite(tmp: Path, args, tree: Path | None = None) -> list[dict]
 async def run_bare(args, rates: list[float]) -> list[list[float]]:
     port = free_port()
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", BARE_SERVER, str(port), stdout=asyncio.subprocess.PIPE
+        sys.executable, str(BARE_BROADCAST), str(port), stdout=asyncio.subprocess.PIPE
     )
     try:
         await process.stdout.readline()
