@@ -24,6 +24,7 @@ approximated beyond float32 rounding and terms below 1e-12 of the data.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -166,10 +167,12 @@ def _add_transposed(target: np.ndarray, source: np.ndarray, tile: int = 128) -> 
                 target[c, row : row + tile, col : col + tile] += source[c, col : col + tile, row : row + tile].T
 
 
-def _profile_blocks(eigenvalues: np.ndarray, n: int, far: str) -> list[tuple[int, int, np.ndarray]]:
-    """Each mode's decay away from an edge with unit data at position -1, in the blocks where it
-    matters: (first row, last row + 1, block), block (rows, K) float32 for modes 0..K-1; every
-    value outside the blocks is below 1e-12 and taken as zero.
+@lru_cache(maxsize=32)
+def _profile_blocks(pair: str, n: int, far: str) -> tuple[tuple[int, int, np.ndarray], ...]:
+    """Each mode of the basis `pair` on n points: its decay away from an edge with unit data at
+    position -1, in the blocks where it matters: (first row, last row + 1, block), block (rows, K)
+    float32 for modes 0..K-1; every value outside the blocks is below 1e-12 and taken as zero.
+    Cached: it depends on the shape of the problem alone.
 
     With rho = exp(-alpha) a mode's decay per pixel and the far edge at position n, the profile is
     a rho^(x+1) + b rho^(n-x), a and b set by the two end conditions: for a Dirichlet far edge,
@@ -178,7 +181,7 @@ def _profile_blocks(eigenvalues: np.ndarray, n: int, far: str) -> list[tuple[int
     (n - x) / (n + 1), or constant, 1. Higher modes decay faster, so the blocks narrow away from
     the edge: at n = 1024 they hold about a tenth of the (position, mode) pairs.
     """
-    alpha = np.arccosh(1.0 + eigenvalues / 2.0)  # increasing with the mode
+    alpha = np.arccosh(1.0 + _Basis(pair, n).eigenvalues() / 2.0)  # increasing with the mode
     flat = alpha == 0
     safe = np.where(flat, 1.0, alpha)
     if far == "D":
@@ -201,9 +204,11 @@ def _profile_blocks(eigenvalues: np.ndarray, n: int, far: str) -> list[tuple[int
             profile[:, flat[:modes]] = (n - x) / (n + 1) if far == "D" else 1.0
         # Zero rather than let float32 subnormals in: they slow the FFT several times over.
         profile[np.abs(profile) < _NEGLIGIBLE] = 0.0
-        blocks.append((first, last, profile.astype(np.float32)))
+        block = profile.astype(np.float32)
+        block.flags.writeable = False  # cached and shared between calls
+        blocks.append((first, last, block))
         first = last
-    return blocks
+    return tuple(blocks)
 
 
 def _half_problem(data: dict[str, np.ndarray], n: int, channels: int, along: str) -> np.ndarray | None:
@@ -218,7 +223,6 @@ def _half_problem(data: dict[str, np.ndarray], n: int, channels: int, along: str
     if near not in data and far not in data:
         return None
     basis = _Basis("".join("D" if side in data else "N" for side in _SIDES[along]), n)
-    eigenvalues = basis.eigenvalues()
     buffer = _Buffer(basis, channels)
     for side, other in ((near, far), (far, near)):
         if side not in data:
@@ -226,7 +230,7 @@ def _half_problem(data: dict[str, np.ndarray], n: int, channels: int, along: str
         coefficients = basis.analyse(data[side])
         coefficients[np.abs(coefficients) < _NEGLIGIBLE] = 0.0  # rounding noise, and no subnormals
         coefficients = coefficients.astype(np.float32)
-        for first, last, block in _profile_blocks(eigenvalues, n, "D" if other in data else "N"):
+        for first, last, block in _profile_blocks(basis.pair, n, "D" if other in data else "N"):
             if side == near:
                 buffer.add(slice(first, last), coefficients[:, : block.shape[1]], block)
             else:

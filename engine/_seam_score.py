@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from engine._bands import inner_band, neighboured_edges, outer_band
-from engine._pixels import check_image, check_tile_size
-from engine.context import keep_mask
+from engine._pixels import OPAQUE, check_image, check_tile_size
 
-__all__ = ["seam_score", "edge_scores", "context_drift", "box_mean"]
+__all__ = ["seam_score", "edge_scores", "context_drift", "keep_blocks", "KeepBlocks", "box_mean", "step_at_seam"]
 
 SCALES = (1, 4, 16)  # band widths, in lines, at which a step across a seam is measured
 _MIN_SMOOTHING = 9  # pixels along the edge: a single pixel's grain is not a seam
@@ -111,27 +112,51 @@ def _block(tile_size: int) -> int:
     return max(d for d in range(1, max(1, tile_size // 16) + 1) if half % d == 0)
 
 
+@dataclass(frozen=True)
+class KeepBlocks:
+    """The low-pass blocks of a 2T window that lie wholly in KEEP pixels: their positions
+    (row and column of each block's centre, in the tile's pixel coordinates, the tile's top-left
+    pixel at 0) and the RGB means of the real context and of the generator's version (N, 3)."""
+
+    rows: np.ndarray
+    cols: np.ndarray
+    real: np.ndarray
+    painted: np.ndarray
+
+    def drift(self) -> float:
+        """The context drift: the mean absolute difference of the block means, 0.0 without blocks."""
+        return float(np.abs(self.painted - self.real).mean()) if len(self.rows) else 0.0
+
+
+def keep_blocks(generated: np.ndarray, context: np.ndarray, tile_size: int) -> KeepBlocks:
+    """The KEEP blocks of `context` with both images' means (see KeepBlocks and context_drift)."""
+    side = 2 * tile_size
+    block = _block(tile_size)
+    count = side // block
+    # A block's mean from a grid of at most 8 x 8 of its pixels: the figures are about low
+    # frequencies, and reading every pixel of a 2T window would cost more than the blend. Blocks
+    # divide the window's half-tile cells, so a block whose grid is opaque lies in a KEEP cell.
+    stride = max(d for d in range(1, max(1, block // 8) + 1) if block % d == 0)
+    per_block = block // stride
+    opaque = context[::stride, ::stride, 3] == OPAQUE
+    keep = opaque.reshape(count, per_block, count, per_block).all(axis=(1, 3))
+    rows, cols = np.nonzero(keep)
+    means = []
+    for image in (context, generated):
+        sample = image[::stride, ::stride, :3]
+        # Rows of blocks first, over whole lines: ten times faster than one 5D sum.
+        sums = sample.reshape(count, per_block, count * per_block * 3).sum(axis=1, dtype=np.uint32)
+        sums = sums.reshape(count, count, per_block, 3).sum(axis=2)
+        means.append(sums[rows, cols].astype(np.float64) / (per_block * per_block))
+    # The mean of a strided grid sits at the mean of its sample positions.
+    centre = (per_block - 1) * stride / 2 - tile_size // 2
+    return KeepBlocks(rows * block + centre, cols * block + centre, means[0], means[1])
+
+
 def context_drift(generated: np.ndarray, context: np.ndarray, tile_size: int) -> float:
     """How far the generator's version of the KEEP pixels is from the real ones at low frequency,
     in grey levels (see engine.seam); 0.0 when the context has no KEEP pixels."""
     check_tile_size(tile_size)
     check_image(context, 2 * tile_size, "context")
     check_image(generated, 2 * tile_size, "generated image", channels=(3, 4))
-    side = 2 * tile_size
-    block = _block(tile_size)
-    count = side // block
-    keep = keep_mask(context).reshape(count, block, count, block).all(axis=(1, 3))
-    if not keep.any():
-        return 0.0
-    # A block's mean from a grid of at most 8 x 8 of its pixels: the figure is about low
-    # frequencies, and reading every pixel of a 2T window would cost more than the blend.
-    stride = max(d for d in range(1, max(1, block // 8) + 1) if block % d == 0)
-    per_block = block // stride
-    means = []
-    for image in (generated, context):
-        sample = image[::stride, ::stride, :3]
-        # Rows of blocks first, over whole lines: ten times faster than one 5D sum.
-        rows = sample.reshape(count, per_block, count * per_block * 3).sum(axis=1, dtype=np.uint32)
-        sums = rows.reshape(count, count, per_block, 3).sum(axis=2)
-        means.append(sums[keep].astype(np.float64) / (per_block * per_block))
-    return float(np.abs(means[0] - means[1]).mean())
+    return keep_blocks(generated, context, tile_size).drift()

@@ -14,25 +14,38 @@ them; h is solved exactly, with sine/cosine transforms built on numpy's real FFT
 an edge is the mismatch between the real neighbour and the generator's version of it, split in two:
 - the coherent part: the mismatch averaged over the 8 lines of the KEEP band next to the seam
   (a colour cast, a lighting gradient, a misplaced structure that crosses the seam), less the
-  generator's own step between its KEEP band and its tile, low frequencies only, where it stands
-  out from the steps the real neighbour has within itself (1.5x, a smooth garrote; a generator
-  that keeps the band but paints the tile in other colours leaves its seam there, and no band
-  mismatch shows it);
+  generator's own step between its KEEP band and its tile where that step is not one the real
+  neighbour makes within itself (a generator that keeps the band but paints the tile in other
+  colours leaves its seam there, and no band mismatch shows it). What is natural is learnt from
+  14 virtual seams inside the neighbour (every 8 lines). The edge-wide mean of the own step is
+  taken on the principal axes of the colour covariance of their edge-wide steps: a texture
+  steps along its own colours (wood from light to dark brown), a colour error rarely does. On
+  each axis it counts by the larger of a smooth garrote at 1.5 natural deviations and the
+  Wiener share of an error as large as the two minor axes show (a tint stands out there, and is
+  then removed on the texture's own axis too). What varies along the edge, smoothed over T/2,
+  counts where above 1.5 times the nearest virtual seam's variation;
 - the line-level rest: the real neighbour's seam line minus the tile's own first line, less the
-  coherent part, weighted by max(0, 1 - 1.5 x natural / its energy), both energies summed over
-  RGB and averaged along the edge over 2 max(4, T/16) + 1 pixels, "natural" being the neighbour's
-  own difference between its first two lines. Texture or a structure that does not continue
-  across the seam stands far above that and is pinned to the neighbour's pixels (the harmonic
-  field lets fine detail go within a few pixels, so it is not smeared across the tile); a tile
-  that does continue its neighbour is left alone (adding the neighbour's grain would be error).
+  coherent part and less its own edge-wide mean (the coherent part's to judge), weighted by
+  max(0, 1 - natural / its energy), both energies summed over RGB
+  and averaged along the edge over 2 max(4, T/16) + 1 pixels, "natural" being the largest of the
+  neighbour's own differences between consecutive lines over its first 8 pairs (a picture with
+  an edge of its own near the seam may have one there too). Texture or a structure that does
+  not continue across the seam stands above that and is pinned to the neighbour's pixels (the
+  harmonic field lets fine detail go within a few pixels, so it is not smeared across the
+  tile); a tile that does continue its neighbour is left alone (adding the neighbour's grain
+  would be error).
 The sum is the Dirichlet data; the correction is rounded into the tile once.
-Edges without a neighbour are free, with a Neumann condition (the correction's normal derivative
-is zero there: vertex-centred, h[-1] = h[1]). The correction measured at the neighbours therefore
-carries across the tile at its own level instead of being dragged to zero (pinning a free edge to
-the generator's own values leaves half a colour cast in the free half of a tile with one
-neighbour), nor to the transparent black of the empty cells; the generator's content and
-gradients at a free edge are kept, shifted by that smooth correction only. A tile without
-neighbours is returned as generated.
+Edges without a neighbour are free. The correction there follows the plane fitted by least
+squares to the KEEP mismatch (real minus the generator's version, over the low-pass blocks of
+context drift), its slope kept where it explains more than it leaves (a garrote; a generator that
+paints another picture has no trend to carry): h is that plane plus a harmonic field whose normal
+derivative is zero at a free edge (Neumann, vertex-centred: h[-1] = h[1]). A colour cast's plane
+is flat, so its correction carries across the tile at its own level instead of being dragged to
+zero (pinning a free edge to the generator's own values leaves half a cast in the free half of a
+tile with one neighbour), nor to the transparent black of the empty cells; a lighting gradient's
+plane goes on rising across the tile, as the error does, instead of stopping at the seam's level.
+The generator's content and gradients at a free edge are kept, shifted by that smooth correction
+only. A tile without neighbours is returned as generated.
 
 The offset method (method="offset", cheaper, the previous default): per neighboured edge, the
 low-frequency offset real minus generated on the KEEP band, added to the tile and faded to zero at
@@ -70,7 +83,7 @@ import numpy as np
 from engine._bands import inner_band, neighboured_edges, outer_band
 from engine._pixels import check_image, check_tile_size
 from engine._poisson import harmonic_correction
-from engine._seam_score import box_mean, context_drift, seam_score, step_at_seam
+from engine._seam_score import KeepBlocks, box_mean, context_drift, keep_blocks, seam_score, step_at_seam
 from engine.context import cut_tile
 
 __all__ = ["SeamResult", "Method", "METHODS", "correct_seams", "seam_score", "context_drift"]
@@ -98,15 +111,15 @@ def correct_seams(
     if method not in METHODS:
         raise ValueError(f"seam method must be one of {METHODS}, got {method!r}")
     tile = cut_tile(generated, tile_size)
-    drift = context_drift(generated, context, tile_size)
+    blocks = keep_blocks(generated, context, tile_size)
     edges = neighboured_edges(context, tile_size)
     if not edges:
-        return SeamResult(tile, 0.0, drift)
+        return SeamResult(tile, 0.0, blocks.drift())
     if method == "poisson":
-        _blend(tile, generated, context, tile_size, edges)
+        _blend(tile, generated, context, tile_size, edges, blocks)
     else:
         _apply(tile, _profiles(generated, context, tile_size, edges), tile_size)
-    return SeamResult(tile, seam_score(tile, context, tile_size), drift)
+    return SeamResult(tile, seam_score(tile, context, tile_size), blocks.drift())
 
 
 # --- the gradient-domain blend ------------------------------------------------------------------
@@ -114,7 +127,50 @@ def correct_seams(
 _COHERENT_LINES = 8  # KEEP lines over which the mismatch is averaged into the Dirichlet data
 _OWN_STEP_LINES = 4  # band width at which the generator's own step is measured
 _OWN_STEP_SIGNIFICANCE = 1.5  # ... and counted where above this many times the natural steps
-_DETAIL_SIGNIFICANCE = 1.5  # the tile's fine mismatch counts where above this many times the natural one
+_NATURAL_SAMPLES = 14  # virtual seams inside the neighbour whose steps say what is natural
+_COLOUR_FLOOR = 0.5  # grey levels: the least natural variation credited to any colour direction
+_DETAIL_PAIRS = 8  # neighbour line pairs whose differences say what fine mismatch is natural
+_DETAIL_SIGNIFICANCE = 1.0  # the tile's fine mismatch counts where above this many times that
+_TREND_SIGNIFICANCE = 0.5  # the KEEP mismatch's slope counts where it explains this many times its rest
+
+
+def _garrote(values: np.ndarray, threshold: float | np.ndarray) -> np.ndarray:
+    """A smooth gate (a non-negative garrote): values near the threshold count little, large ones fully."""
+    return values * np.maximum(0.0, 1.0 - (threshold / np.maximum(np.abs(values), 1e-9)) ** 2)
+
+
+def _own_step(
+    painted: np.ndarray, inside: np.ndarray, real: np.ndarray, line_means: np.ndarray, lines: int
+) -> np.ndarray:
+    """The part of the generator's own step between its KEEP band and its tile, (T, 3), that the
+    real neighbour's own steps do not explain (see the module). `real` holds the neighbour's
+    first 4 x `lines` lines, `line_means` the edge-wide means of its lines, as deep as it goes."""
+    own = step_at_seam(painted, inside, lines)
+    own_mean = own.mean(axis=0)
+    # A step's edge-wide mean is the step of the lines' edge-wide means: every virtual seam from
+    # the (depth, 3) means rather than from the full lines.
+    natural_means = np.array(
+        [
+            step_at_seam(line_means[depth:], line_means[depth - 1 :: -1], lines)
+            for depth in range(2 * lines, line_means.shape[0] - 2 * lines + 1, 2 * lines)
+        ]
+    )  # (samples, 3)
+    covariance = natural_means.T @ natural_means / len(natural_means) + _COLOUR_FLOOR**2 * np.eye(3)
+    variances, directions = np.linalg.eigh(covariance)  # the natural steps' colour axes, minor first
+    along = directions.T @ own_mean
+    # Along each axis, the larger of two shares: a garrote on the step's distance in natural
+    # deviations, and the Wiener share of an error whose size the two minor axes (the colours the
+    # texture hardly steps in) reveal: a tint is seen there, and then taken on every axis.
+    gated = _garrote(along, _OWN_STEP_SIGNIFICANCE * np.sqrt(variances))
+    error_variance = max(0.0, float(np.mean(np.square(along[:2]) - _OWN_STEP_SIGNIFICANCE**2 * variances[:2])))
+    wiener = along * error_variance / (error_variance + variances)
+    kept = directions @ np.where(np.abs(gated) >= np.abs(wiener), gated, wiener)
+    # What varies along the edge, smoothed, against the nearest virtual seam's own variation.
+    width = 2 * max(1, own.shape[0] // 4) + 1
+    nearest = step_at_seam(real[2 * lines :], real[2 * lines - 1 :: -1], lines)
+    varying = box_mean(own - own_mean, width, passes=3)
+    natural_varying = box_mean(nearest - nearest.mean(axis=0), width, passes=3)
+    return kept + _garrote(varying, _OWN_STEP_SIGNIFICANCE * float(np.abs(natural_varying).mean()))
 
 
 def _edge_data(generated: np.ndarray, context: np.ndarray, tile_size: int, edge: str) -> np.ndarray:
@@ -122,36 +178,78 @@ def _edge_data(generated: np.ndarray, context: np.ndarray, tile_size: int, edge:
     half = tile_size // 2
     lines = min(_OWN_STEP_LINES, tile_size // 8)
     coherent = min(_COHERENT_LINES, half)
-    depth = min(max(coherent, 4 * lines, 2), half)
-    real = outer_band(context, tile_size, edge, depth)[..., :3].astype(np.float64)
-    painted = outer_band(generated, tile_size, edge, depth)[..., :3].astype(np.float64)
+    near = min(max(coherent, 4 * lines, _DETAIL_PAIRS + 1, 2), half)  # lines read in full
+    real = outer_band(context, tile_size, edge, near)[..., :3].astype(np.float64)
+    painted = outer_band(generated, tile_size, edge, near)[..., :3].astype(np.float64)
     inside = inner_band(generated[half : half + tile_size, half : half + tile_size, :3], edge, max(2 * lines, 1))
     coarse = (real[:coherent] - painted[:coherent]).mean(axis=0)
     if lines:
-        width = 2 * max(1, tile_size // 4) + 1
-        own = box_mean(step_at_seam(painted, inside, lines), width, passes=3)
-        natural = box_mean(step_at_seam(real[2 * lines :], real[2 * lines - 1 :: -1], lines), width, passes=3)
-        threshold = _OWN_STEP_SIGNIFICANCE * float(np.abs(natural).mean())
-        # A smooth gate (a non-negative garrote): steps near the threshold count little, large ones fully.
-        own *= np.maximum(0.0, 1.0 - (threshold / np.maximum(np.abs(own), 1e-9)) ** 2)
-        coarse = coarse - own
+        deep = outer_band(context, tile_size, edge, min(2 * lines * (_NATURAL_SAMPLES + 1), half))[..., :3]
+        # An edge-wide mean from every (T/128)th pixel along the edge: a quarter of the reads at T=512.
+        line_means = deep[:, :: max(1, tile_size // 128)].mean(axis=1, dtype=np.float64)
+        coarse = coarse - _own_step(painted, inside, real, line_means, lines)
     # The line-level rest: the tile's own first line against the neighbour's, beyond what the
     # coherent part explains, so that structure and texture meet the neighbour's pixels at the
     # seam; counted (a garrote on local energy) where it stands out from the neighbour's own
-    # line-to-line difference, which a true continuation has as well.
+    # line-to-line differences, which a true continuation has as well.
     fine = real[0] - inside[0] - coarse
-    natural_fine = real[0] - real[1] if depth > 1 else np.zeros_like(fine)
+    fine -= fine.mean(axis=0)  # the edge-wide step is the coherent part's to judge
     reach = 2 * max(4, tile_size // 16) + 1
     energy = box_mean(np.square(fine).sum(axis=1), reach)
-    natural_energy = box_mean(np.square(natural_fine).sum(axis=1), reach)
+    pairs = min(_DETAIL_PAIRS, near - 1)
+    natural = np.square(real[1 : pairs + 1] - real[:pairs]).sum(axis=2) if pairs else np.zeros((1, tile_size))
+    natural_energy = box_mean(natural.T, reach).max(axis=1)  # the largest the neighbour makes
     gain = np.clip(1.0 - _DETAIL_SIGNIFICANCE * natural_energy / np.maximum(energy, 1e-9), 0.0, 1.0)
     return (coarse + fine * gain[:, None]).T.astype(np.float32)
 
 
-def _blend(tile: np.ndarray, generated: np.ndarray, context: np.ndarray, tile_size: int, edges: list[str]) -> None:
+def _mismatch_trend(blocks: KeepBlocks, tile_size: int) -> np.ndarray:
+    """(3, 3): per channel, the plane a + b x + c y (x, y in tiles from the tile's top-left pixel)
+    fitted by least squares to the KEEP mismatch, real minus painted, over the KEEP blocks; its
+    slope kept only where it stands out from what the plane leaves unexplained (a generator that
+    paints another picture has a mismatch with no trend worth carrying across the tile)."""
+    x, y = blocks.cols / tile_size, blocks.rows / tile_size
+    design = np.stack([np.ones_like(x), x, y], axis=1)
+    mismatch = blocks.real - blocks.painted
+    solution, *_ = np.linalg.lstsq(design, mismatch, rcond=None)
+    rest = np.sqrt(np.mean(np.square(mismatch - design @ solution), axis=0))  # (3,)
+    explained = np.std(design[:, 1:] @ solution[1:], axis=0)  # what the slope explains, (3,)
+    solution[1:] *= _garrote(explained, _TREND_SIGNIFICANCE * rest) / np.maximum(explained, 1e-9)
+    return solution.T
+
+
+def _plane(trend: np.ndarray, rows: np.ndarray, cols: np.ndarray, tile_size: int) -> np.ndarray:
+    """The trend's planes along one line of pixels (rows, cols of equal length): (3, length)."""
+    return trend[:, :1] + trend[:, 1:2] * (cols / tile_size) + trend[:, 2:3] * (rows / tile_size)
+
+
+_GHOST_LINES = {  # (rows, cols) of an edge's ghost line, from the positions 0..T-1 along it
+    "left": lambda along, t: (along, np.full(t, -1)),
+    "right": lambda along, t: (along, np.full(t, t)),
+    "top": lambda along, t: (np.full(t, -1), along),
+    "bottom": lambda along, t: (np.full(t, t), along),
+}
+
+
+def _blend(
+    tile: np.ndarray, generated: np.ndarray, context: np.ndarray, tile_size: int, edges: list[str], blocks: KeepBlocks
+) -> None:
     """Replace `tile`'s RGB by the generated tile plus the correction, rounded once."""
     data = {edge: _edge_data(generated, context, tile_size, edge) for edge in edges}
+    # A plane is harmonic, so it changes the field only through the free edges' condition: with
+    # every edge neighboured, or no slope, the correction is the same without it.
+    trend = _mismatch_trend(blocks, tile_size) if len(edges) < 4 else None
+    if trend is not None and not trend[:, 1:].any():
+        trend = None
+    along = np.arange(tile_size)
+    if trend is not None:
+        for edge in edges:
+            data[edge] = data[edge] - _plane(trend, *_GHOST_LINES[edge](along, tile_size), tile_size)
     field = harmonic_correction(data, tile_size)  # (3, T, T)
+    if trend is not None:  # the field was the correction less the plane
+        position = (along / tile_size).astype(np.float32)
+        field += (trend[:, 0, None, None] + trend[:, 1, None, None] * position).astype(np.float32)  # a + b x
+        field += (trend[:, 2, None, None] * position[:, None]).astype(np.float32)  # + c y
     planar_rgb = np.moveaxis(tile[..., :3], 2, 0)
     field += planar_rgb
     np.rint(field, out=field)

@@ -172,7 +172,8 @@ def test_the_seam_continues_the_neighbours_own_gradient(make_world, cut_world_ti
 
 
 def test_free_edges_keep_the_generators_content(make_world, cut_world_tiles):
-    """One neighbour (left): the right half keeps the generator's pixel-to-pixel detail, and the
+    """One neighbour (left), a generator that paints another picture (its KEEP mismatch has no
+    trend to carry): the right half keeps the generator's pixel-to-pixel detail, and the
     correction meets the free edges flat (zero normal derivative), not pinned to anything."""
     world = make_world(T)
     other = make_world(T, seed=7)  # the generator paints something else altogether
@@ -187,6 +188,46 @@ def test_free_edges_keep_the_generators_content(make_world, cut_world_tiles):
     # (The top and bottom edges from column 3 on: the first three are the left seam's feather.)
     for free in (change[:, -1] - change[:, -2], change[0, 3:] - change[1, 3:], change[-1, 3:] - change[-2, 3:]):
         assert np.abs(free).max() <= 1
+
+
+def test_a_lighting_gradient_is_followed_across_the_free_half(make_world, cut_world_tiles):
+    """One neighbour (left), a generator whose light rises from left to right over the whole
+    window (by 40 levels): its KEEP mismatch is a plane, which the correction carries across the
+    tile, so the free right quarter ends up near the truth; stopping at the seam's level (Neumann
+    alone, the plane's slope dropped) would leave about the raw error there."""
+    world = make_world(T)
+    context = build_context(cut_world_tiles(world, T, LAYOUTS["left"]), TARGET, T)
+    ramp = np.linspace(-15, 25, 2 * T)
+    generated = world[H : H + 2 * T, H : H + 2 * T].copy()
+    generated[..., :3] = np.clip(np.rint(generated[..., :3] + ramp[None, :, None]), 0, 255)
+    truth = _rgb(world[T : 2 * T, T : 2 * T])
+    right = slice(3 * T // 4, T)
+    raw_error = np.abs(_rgb(cut_tile(generated, T)) - truth)[:, right].mean()
+    blended = _rgb(correct_seams(generated, context, T).tile)
+    assert np.abs(blended - truth)[:, right].mean() < 0.25 * raw_error
+
+
+def test_a_texture_stepping_along_its_own_colours_is_not_taken_for_a_tint():
+    """Wood-like streaks across the top seam step between light and dark brown from one line to
+    the next, so a faithful tile's first lines differ from the neighbour's last as much as a
+    tint would; but those steps lie along the texture's own colours: the blend leaves a faithful
+    tile as painted, and a tile tinted in colours the texture never takes is mostly corrected
+    (the offset method, with nothing in the KEEP band to see, leaves the whole tint)."""
+    rng = np.random.default_rng(0)
+    light, dark = np.array([205, 150, 95.0]), np.array([120, 70, 35.0])
+    shade = 0.5 + 0.15 * rng.uniform(-1, 1, size=3 * T)  # a shade per line
+    world = np.full((3 * T, 3 * T, 4), 255, np.uint8)
+    world[..., :3] = np.rint(light + (dark - light) * shade[:, None, None] * np.ones((1, 3 * T, 1)))
+    context = build_context({(1, 0): world[:T, T : 2 * T]}, TARGET, T)
+    faithful = world[H : H + 2 * T, H : H + 2 * T].copy()
+    truth = _rgb(cut_tile(faithful, T))
+    assert np.abs(_rgb(correct_seams(faithful, context, T).tile) - truth).mean() < 1.0
+    tinted = faithful.copy()
+    tinted[H : H + T, H : H + T, :3] = np.clip(tinted[H : H + T, H : H + T, :3] + np.array([12, -10, 14]), 0, 255)
+    blended = np.abs(_rgb(correct_seams(tinted, context, T).tile) - truth).mean()
+    offset = np.abs(_rgb(correct_seams(tinted, context, T, method="offset").tile) - truth).mean()
+    assert offset > 11
+    assert blended < 0.25 * offset
 
 
 def test_a_misaligned_structure_leaves_at_most_half_the_offset_methods_visible_step():

@@ -82,6 +82,7 @@ async def test_every_socket_of_a_user_hears_their_balance_change(database_url, t
         room = await start(host, await open_room(host))
         async with room_socket(server, host, room["id"]) as sock, room_socket(server, host, room["id"]) as tab:
             await sock.next("presence")
+            await tab.next("snapshot")  # both registered with the hub before the debit
             await step_and_settle(host, room["id"])  # the debit
             assert await sock.next("account") == {"type": "account", "credits": host_user["credits"] - 1}
             assert await tab.next("account") == {"type": "account", "credits": host_user["credits"] - 1}
