@@ -36,7 +36,6 @@ class Connection:
         "_frames",
         "_held",
         "_waiting",
-        "_wake",
         "_writer",
         "closing",
         "member",
@@ -66,11 +65,11 @@ class Connection:
         self.member = member
         self.queue_size = queue_size
         # Frames the writer has not taken yet, and how many are not sent yet (those plus the
-        # writer's batch in hand), which queue_size bounds. A list and a future rather than an
-        # asyncio.Queue: its four deques cost about 3 KiB per socket, idle or not.
+        # writer's batch in hand), which queue_size bounds. A list rather than an asyncio.Queue
+        # (its four deques cost about 3 KiB per socket), and a writer task only while there is
+        # something to send: an idle socket keeps neither a task nor its frame.
         self._frames: list[str] = []
         self._waiting = 0
-        self._wake: asyncio.Future[None] | None = None
         # The last event seq queued; None until the first frames (snapshot or missed events) are.
         self.seq: int | None = None
         self._held: list[tuple[int, str]] = []
@@ -112,8 +111,11 @@ class Connection:
             return
         self._frames.append(frame)
         self._waiting += 1
-        if self._wake is not None and not self._wake.done():
-            self._wake.set_result(None)
+        self._start_writer()
+
+    def _start_writer(self) -> None:
+        if self._writer is None and self._frames:
+            self._writer = asyncio.create_task(self._write(), name=f"ws-writer-{self.user_id}")
 
     def _too_slow(self) -> None:
         log.info("socket of user %s in room %s is too slow: closing with %s", self.user_id, self.room_id, TOO_SLOW)
@@ -126,24 +128,19 @@ class Connection:
         self.closing = True
         self._closer = asyncio.create_task(self._shut(code))
 
-    async def _write(self, first_frames: list[str]) -> None:
-        await _send_all(self.websocket, first_frames)
-        first_frames.clear()
-        loop = asyncio.get_running_loop()
-        while True:
-            if not self._frames:
-                self._wake = loop.create_future()
-                await self._wake  # _put wakes it
-                self._wake = None
-            await self._send_gathered()
-
-    async def _send_gathered(self) -> None:
-        """Whatever gathered since the writer last looked, back to back: a commit's
-        step.committed and turn.changed (or room.finished) are offered together."""
-        batch, self._frames = self._frames, []
-        for frame in batch:
-            await self.websocket.send_text(frame)
-            self._waiting -= 1
+    async def _write(self, first_frames: list[str] | None = None) -> None:
+        """Sends the first frames if given, then whatever gathered, back to back (a commit's
+        step.committed and turn.changed, or room.finished, are offered together), until nothing
+        is left; then the task ends."""
+        if first_frames:
+            await _send_all(self.websocket, first_frames)
+            first_frames.clear()
+        while self._frames:
+            batch, self._frames = self._frames, []
+            for frame in batch:
+                await self.websocket.send_text(frame)
+                self._waiting -= 1
+        self._writer = None  # no await since the check: a frame put now starts the next writer
 
     async def close(self, code: int) -> None:
         if self.closing:

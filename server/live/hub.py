@@ -42,6 +42,9 @@ class Hub:
         self.instance = uuid.uuid4().hex
         self.resync_seconds = resync_seconds
         self.channels: dict[UUID, RoomChannel] = {}
+        # Each user's sockets here, across rooms: a balance change or a sign-out finds them
+        # without a walk over every socket of the instance.
+        self._by_user: dict[int, set[Connection]] = {}
         self._resync_task: asyncio.Task | None = None
         self.delivered_events = 0
         # Whether the last use of the database failed for want of it: sockets were told so.
@@ -82,6 +85,7 @@ class Hub:
         if channel is None:
             channel = self.channels[room.id] = RoomChannel(room)
         channel.connections.add(connection)
+        self._by_user.setdefault(connection.user_id, set()).add(connection)
         async with channel.lock:
             if channel.opened:
                 return
@@ -114,6 +118,11 @@ class Hub:
         if channel is None or connection not in channel.connections:
             return
         channel.connections.discard(connection)
+        users = self._by_user.get(connection.user_id)
+        if users is not None:
+            users.discard(connection)
+            if not users:
+                del self._by_user[connection.user_id]
         last = not channel.connections and self.channels.get(room_id) is channel
         if last:
             del self.channels[room_id]
@@ -134,19 +143,16 @@ class Hub:
     def credits_changed(self, user_id: int, credits: int) -> None:
         """A user's balance changed (storage.AccountFeed): their sockets here are told at once."""
         text = frame({"type": "account", "credits": credits})
-        for channel in self.channels.values():
-            for connection in list(channel.connections):
-                if connection.user_id == user_id:
-                    connection.offer(text)
+        for connection in list(self._by_user.get(user_id, ())):
+            connection.offer(text)
 
     def sessions_revoked(self, user_id: int, session: bytes | None) -> None:
         """A session was revoked (None: every session, the user was disabled): its sockets here
         close with 4001, and the client stops rather than reconnect."""
-        for channel in self.channels.values():
-            for connection in list(channel.connections):
-                if connection.user_id == user_id and (session is None or connection.session == session):
-                    log.info("closing the socket of user %s in room %s: signed out", user_id, channel.room.id)
-                    connection.close_soon(SIGNED_OUT)
+        for connection in list(self._by_user.get(user_id, ())):
+            if session is None or connection.session == session:
+                log.info("closing the socket of user %s in room %s: signed out", user_id, connection.room_id)
+                connection.close_soon(SIGNED_OUT)
 
     # --- consumers: what the bus brings ---------------------------------------------------------
 

@@ -17,13 +17,12 @@ import contextvars
 import functools
 import logging
 from collections.abc import Awaitable, Callable
-from contextlib import AsyncExitStack
 
 from starlette.websockets import WebSocket
 
 from server.http.addresses import client_address
 from server.http.errors import error_response
-from server.http.ratelimit import QuotaExceeded, holding
+from server.http.ratelimit import QuotaExceeded, give_back, take_places
 from server.services import Services
 
 __all__ = ["counted", "admitted"]
@@ -38,9 +37,12 @@ def counted(endpoint: Endpoint) -> Endpoint:
 
     @functools.wraps(endpoint)
     async def route(websocket: WebSocket) -> None:
-        async with AsyncExitStack() as places:
-            websocket.scope[_PLACES] = places
+        taken: list = []
+        websocket.scope[_PLACES] = taken
+        try:
             await endpoint(websocket)
+        finally:
+            await give_back(taken)
 
     return route
 
@@ -49,9 +51,8 @@ async def admitted(websocket: WebSocket, services: Services, user_id: int) -> bo
     """Takes this socket's places; False after refusing the socket when either is full."""
     limits = services.limits
     places = [(limits.sockets_by_user, str(user_id)), (limits.sockets_by_address, client_address(websocket.scope))]
-    stack: AsyncExitStack = websocket.scope[_PLACES]
     try:
-        await stack.enter_async_context(holding(places))
+        websocket.scope[_PLACES] += await take_places(places)
     except QuotaExceeded as exc:
         _REFUSED.set(True)
         await websocket.send_denial_response(error_response(exc))
