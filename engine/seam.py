@@ -26,10 +26,10 @@ an edge is the mismatch between the real neighbour and the generator's version o
   counts where above 1.5 times the nearest virtual seam's variation;
 - the line-level rest: the real neighbour's seam line minus the tile's own first line, less the
   coherent part and less its own edge-wide mean (the coherent part's to judge), weighted by
-  max(0, 1 - natural / its energy), both energies summed over RGB
-  and averaged along the edge over 2 max(4, T/16) + 1 pixels, "natural" being the largest of the
-  neighbour's own differences between consecutive lines over its first 8 pairs (a picture with
-  an edge of its own near the seam may have one there too). Texture or a structure that does
+  max(0, 1 - natural / its energy), both energies summed over RGB and averaged along the edge
+  over 2 max(4, T/16) + 1 pixels, "natural" being the largest of the neighbour's own differences
+  between consecutive lines over its first 8 pairs (a picture with an edge of its own near the
+  seam may have one there too). Texture or a structure that does
   not continue across the seam stands above that and is pinned to the neighbour's pixels (the
   harmonic field lets fine detail go within a few pixels, so it is not smeared across the
   tile); a tile that does continue its neighbour is left alone (adding the neighbour's grain
