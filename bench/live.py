@@ -411,7 +411,6 @@ async def run_exquisite(tmp: Path, args, tree: Path | None = None) -> list[dict]
             SIGNUP_CREDITS=100_000,
             MOCK_DELAY_MS=0,
             # The production guard, which the tests' servers leave off.
-            BUSY_PIXEL_BACKLOG=Settings.model_fields["busy_pixel_backlog"].default,
             BUSY_LOOP_LAG_MS=Settings.model_fields["busy_loop_lag_ms"].default,
             BUSY_POOL_WAIT_MS=Settings.model_fields["busy_pool_wait_ms"].default,
         )

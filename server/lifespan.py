@@ -18,7 +18,6 @@ from server.http.ratelimit import LiveCount, RateLimit
 from server.live.hub import Hub
 from server.load import Load
 from server.metrics import Metrics
-from server.play import pixels
 from server.play.moderation import Moderation
 from server.play.publisher import Publisher
 from server.play.recovery import reaper
@@ -111,8 +110,6 @@ async def open_services(
             Load(
                 loop_lag_bound=settings.busy_loop_lag_ms / 1000,
                 pool_wait_bound=settings.busy_pool_wait_ms / 1000,
-                backlog_bound=settings.busy_pixel_backlog,
-                backlog=pixels.backlog,
                 loop_lag_histogram=metrics.loop_lag,
             )
         )

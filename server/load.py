@@ -1,12 +1,9 @@
 """Is this instance saturated? New steps are refused `503 busy` while it is, so that overload
 slows the steps offered, never the live feed of the steps already painting.
 
-Three signals, each over a bound from Settings: the pixel pool's backlog (jobs waiting for a
-worker: the CPUs are saturated, and another step would only queue behind the rest while its
-work slows the commits and the feed of those already painting), the event loop's lag (a ticker
-measures how late its sleeps wake, smoothed over a few ticks) and the wait for a pooled database
-connection (the pool reports each acquire). The backlog makes the instance busy while it is over
-its bound; either of the others for `hold` seconds after.
+Two signals, each over a bound from Settings: the event loop's lag (a ticker measures how late
+its sleeps wake, smoothed over a few ticks) and the wait for a pooled database connection (the
+pool reports each acquire). Either over its bound makes the instance busy for `hold` seconds.
 """
 
 from __future__ import annotations
@@ -14,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
 from types import TracebackType
 
 from prometheus_client import Histogram
@@ -28,16 +24,12 @@ class Load:
         *,
         loop_lag_bound: float,
         pool_wait_bound: float,
-        backlog_bound: int = 0,
-        backlog: Callable[[], int] = lambda: 0,
         hold: float = 1.0,
         interval: float = 0.05,
         loop_lag_histogram: Histogram | None = None,
     ) -> None:
         self.loop_lag_bound = loop_lag_bound
         self.pool_wait_bound = pool_wait_bound
-        self.backlog_bound = backlog_bound
-        self._backlog = backlog
         self.hold = hold
         self.interval = interval
         self.lag = 0.0  # smoothed loop lag, seconds
@@ -58,8 +50,6 @@ class Load:
                 await self._task
 
     def busy(self) -> bool:
-        if self.backlog_bound > 0 and self._backlog() > self.backlog_bound:
-            return True  # a direct count, not a symptom: busy exactly while it is over
         return time.monotonic() < self._busy_until
 
     def observe_pool_wait(self, seconds: float) -> None:

@@ -102,7 +102,6 @@ def make_settings(database_url: str, data_dir: Path, **overrides) -> Settings:
         signup_credits=20,
         # The overload guard reads a loaded test machine as a saturated server; test_overload.py
         # arms it on purpose.
-        busy_pixel_backlog=0,
         busy_loop_lag_ms=0,
         busy_pool_wait_ms=0,
         **CHEAP_PASSWORDS,

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import threading
 import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, TypeVar
 
-__all__ = ["WORKERS", "run", "backlog", "render_slots"]
+__all__ = ["WORKERS", "run", "render_slots"]
 
 T = TypeVar("T")
 
@@ -28,31 +27,9 @@ WORKERS = max(1, (os.cpu_count() or 2) - 1)
 _pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="pixels")
 
 
-# Jobs handed to the pool and jobs a worker has begun: their difference is the backlog, which
-# says the CPUs are saturated (server/load.py) sooner and more surely than the loop's lag does.
-_submitted = 0
-_begun = 0
-_begun_lock = threading.Lock()
-
-
-def run(function: Callable[..., T], *args: Any, **kwargs: Any) -> asyncio.Future[T]:
-    """function(*args, **kwargs) on the pixel pool: a future to await, counted in the backlog
-    from this call on."""
-    global _submitted
-    _submitted += 1  # on the loop's thread only
-    return asyncio.get_running_loop().run_in_executor(_pool, partial(_begin, function, *args, **kwargs))
-
-
-def _begin(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    global _begun
-    with _begun_lock:
-        _begun += 1
-    return function(*args, **kwargs)
-
-
-def backlog() -> int:
-    """Pixel jobs waiting for a worker in this process."""
-    return _submitted - _begun
+async def run(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """function(*args, **kwargs) on the pixel pool."""
+    return await asyncio.get_running_loop().run_in_executor(_pool, partial(function, *args, **kwargs))
 
 
 _slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
