@@ -19,7 +19,6 @@ import asyncio
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import asyncpg
@@ -29,48 +28,19 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from peak_rss import PeakRss
+from playing import play_room
 
-from engine import Direction
 from storage import EmbeddedPostgres
 from tests.servers import Served
 
 MIB = 1024 * 1024
 
 
-def snake(number: int) -> Direction:
-    row, column = divmod(number, 8)
-    if column == 0:
-        return Direction.DOWN
-    return Direction.RIGHT if row % 2 == 0 else Direction.LEFT
-
-
 async def build_room(http: httpx.AsyncClient) -> str:
     """A T=1024 room played to its end over the whole 8 x 8 extent by real steps."""
-    body = {"email": "canvas@example.com", "password": "benchmark password", "display_name": "Canvas"}
-    (await http.post("/api/auth/signup", json=body)).raise_for_status()
-    body = {"name": "largest", "mode": "open", "tile_size": 1024, "max_steps": 64}
-    room = (await http.post("/api/rooms", json=body)).json()["room"]
-    room = (await http.post(f"/api/rooms/{room['id']}/start")).json()["room"]
-    started = time.perf_counter()
-    for number in range(64):
-        body = {"turn_nonce": room["turn"]["nonce"], "prompt": f"tile {number}", "direction": snake(number).value}
-        response = await http.post(
-            f"/api/rooms/{room['id']}/steps", json=body, headers={"Idempotency-Key": str(uuid.uuid4())}
-        )
-        if response.status_code != 202:
-            raise SystemExit(f"step {number} refused: {response.status_code} {response.text}")
-        step = response.json()["step"]
-        while step["status"] == "running":
-            await asyncio.sleep(0.05)  # a bench may poll; the client waits on its socket
-            step = (await http.get(f"/api/rooms/{room['id']}/steps/{step['id']}")).json()
-        if step["status"] != "committed":
-            raise SystemExit(f"step {number} {step['status']}: {step.get('reason')}")
-        room = (await http.get(f"/api/rooms/{room['id']}")).json()
-        print(f"\r  {number + 1}/64 steps, {time.perf_counter() - started:.0f} s", end="", flush=True)
-    print()
-    if room["status"] != "finished":
-        raise SystemExit(f"the room is {room['status']} after 64 steps")
-    return room["id"]
+    return await play_room(
+        http, email="canvas@example.com", display_name="Canvas", room_name="largest", tiles=64, tile_size=1024
+    )
 
 
 async def fetch_together(http: httpx.AsyncClient, url: str, count: int, pid: int) -> tuple[float, float, float, int]:

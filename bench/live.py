@@ -48,7 +48,8 @@ from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine import Direction
+from playing import snake
+
 from server.settings import Settings
 from storage import EmbeddedPostgres
 from tests.servers import RedisServer, Served, free_port
@@ -166,13 +167,6 @@ class Watchers:
 # --- the players -------------------------------------------------------------------------------
 
 
-def _snake(number: int) -> Direction:
-    row, column = divmod(number, 8)
-    if column == 0:
-        return Direction.DOWN
-    return Direction.RIGHT if row % 2 == 0 else Direction.LEFT
-
-
 class Player:
     def __init__(self, url: str, index: int, tile_size: int) -> None:
         self.url, self.index, self.tile_size = url, index, tile_size
@@ -209,7 +203,7 @@ class Player:
         if self.number >= 62:
             return
         request = {
-            "json": {"turn_nonce": self.nonce, "prompt": f"step {self.number}", "direction": _snake(self.number).value},
+            "json": {"turn_nonce": self.nonce, "prompt": f"step {self.number}", "direction": snake(self.number).value},
             "headers": {"Idempotency-Key": str(uuid.uuid4())},
         }
         try:

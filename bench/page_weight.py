@@ -22,8 +22,6 @@ import os
 import shutil
 import sys
 import tempfile
-import time
-import uuid
 from pathlib import Path
 
 import asyncpg
@@ -34,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import seams
+from playing import play_room
 from playwright.async_api import async_playwright
 
 from server.settings import Settings
@@ -68,31 +67,6 @@ class PhotoLikeGenerator:
 
     async def aclose(self) -> None:
         return None
-
-
-async def play_room(http: httpx.AsyncClient, tiles: int, tile_size: int) -> str:
-    """A room played to its end by real steps: a snake over 8 columns."""
-    body = {"email": "weight@example.com", "password": "benchmark password", "display_name": "Ada"}
-    (await http.post("/api/auth/signup", json=body)).raise_for_status()
-    body = {"name": "Harbour at dusk", "mode": "open", "tile_size": tile_size, "max_steps": tiles}
-    room = (await http.post("/api/rooms", json=body)).json()["room"]
-    room = (await http.post(f"/api/rooms/{room['id']}/start")).json()["room"]
-    started = time.perf_counter()
-    for number in range(tiles):
-        row, column = divmod(number, 8)
-        direction = "down" if column == 0 else ("right" if row % 2 == 0 else "left")
-        body = {"turn_nonce": room["turn"]["nonce"], "prompt": f"tile {number}", "direction": direction}
-        headers = {"Idempotency-Key": str(uuid.uuid4())}
-        step = (await http.post(f"/api/rooms/{room['id']}/steps", json=body, headers=headers)).json()["step"]
-        while step["status"] == "running":
-            await asyncio.sleep(0.05)  # a bench may poll; the client waits on its socket
-            step = (await http.get(f"/api/rooms/{room['id']}/steps/{step['id']}")).json()
-        if step["status"] != "committed":
-            raise SystemExit(f"step {number} {step['status']}: {step.get('reason')}")
-        room = (await http.get(f"/api/rooms/{room['id']}")).json()
-        print(f"\r  {number + 1}/{tiles} steps, {time.perf_counter() - started:.0f} s", end="", flush=True)
-    print()
-    return room["id"]
 
 
 async def visit(base: str, path: str) -> tuple[dict[str, int], dict[str, int], list[str]]:
@@ -191,7 +165,14 @@ async def main() -> None:
 async def measure(base: str, args: argparse.Namespace) -> None:
     async with httpx.AsyncClient(base_url=base, headers={"Origin": base}, timeout=120) as http:
         print(f"playing a {args.tiles}-tile room of {args.tile_size} px photo-like tiles by real steps")
-        room_id = await play_room(http, args.tiles, args.tile_size)
+        room_id = await play_room(
+            http,
+            email="weight@example.com",
+            display_name="Ada",
+            room_name="Harbour at dusk",
+            tiles=args.tiles,
+            tile_size=args.tile_size,
+        )
         share = f"/share/{room_id}"
         first, second, refetched = await visit(base, share)
         baseline = await png_only_bytes(http, room_id, first, base)

@@ -31,7 +31,8 @@ from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine import Direction
+from playing import snake
+
 from server.play import step as step_machine
 from server.play.turns import advance_turn
 from server.settings import Settings
@@ -109,7 +110,7 @@ async def play_over_http(url: str, index: int, steps: int) -> None:
         async with connect(socket_url, additional_headers=headers, compression=None) as ws:
             nonce = room["turn"]["nonce"]
             for number in range(steps):
-                direction = _snake(number)
+                direction = snake(number)
                 response = await http.post(
                     f"/api/rooms/{room['id']}/steps",
                     json={"turn_nonce": nonce, "prompt": f"step {number}", "direction": direction.value},
@@ -176,22 +177,13 @@ async def db_phase(dsn: str, rooms_count: int, steps: int) -> float:
             for number in range(steps):
                 async with db.acquire() as conn:
                     room = await rooms.room_by_id(conn, room_id)
-                request = step_machine.StepRequest(room.turn.nonce, f"step {number}", _snake(number))
+                request = step_machine.StepRequest(room.turn.nonce, f"step {number}", snake(number))
                 step, _, _ = await step_machine.submit(db, settings, room_id, user, str(uuid.uuid4()), request)
                 await step_machine.commit(db, settings, step, f"{number:064x}", 1.0, 0)
 
         started = time.perf_counter()
         await asyncio.gather(*(play(user, room_id) for user, room_id in players))
         return rooms_count * steps / (time.perf_counter() - started)
-
-
-def _snake(number: int) -> Direction:
-    """The move onto the number-th cell of a path that fills an 8-wide extent row by row:
-    right x7, down, left x7, down, ... (the first step places (0, 0) whatever the direction)."""
-    row, column = divmod(number, 8)
-    if column == 0:
-        return Direction.DOWN
-    return Direction.RIGHT if row % 2 == 0 else Direction.LEFT
 
 
 async def main() -> None:
