@@ -66,7 +66,7 @@ def _step_at_scale(outside: np.ndarray, inside: np.ndarray, width: int) -> np.nd
 
 def _fine_detail(band: np.ndarray) -> float:
     """Mean absolute difference between a band's lines and their 5-pixel blur along the edge."""
-    lines = band.astype(np.float64).swapaxes(0, 1)  # (T, lines, C): blur along axis 0
+    lines = np.asarray(band, dtype=np.float64).swapaxes(0, 1)  # (T, lines, C): blur along axis 0
     return float(np.abs(lines - box_mean(lines, 5)).mean())
 
 
@@ -76,10 +76,12 @@ def edge_scores(tile: np.ndarray, context: np.ndarray, tile_size: int) -> dict[s
     scores = {}
     for edge in neighboured_edges(context, tile_size):
         depth = min(half, 2 * max(SCALES))
-        outside = outer_band(context, tile_size, edge, depth)[..., :3]
-        inside = inner_band(tile, edge, depth)[..., :3]
+        # One contiguous float copy of each band: the many means below over strided uint8 views
+        # (a left or right band is a column of every row) cost several times more.
+        outside = np.ascontiguousarray(outer_band(context, tile_size, edge, depth)[..., :3], dtype=np.float64)
+        inside = np.ascontiguousarray(inner_band(tile, edge, depth)[..., :3], dtype=np.float64)
         lines = min(half, _TEXTURE_LINES)
-        texture = np.abs(np.diff(outside[:lines].astype(np.int16), axis=0)).mean() if lines > 1 else 0.0
+        texture = np.abs(np.diff(outside[:lines], axis=0)).mean() if lines > 1 else 0.0
         norm = max(float(texture), _FLOOR)
         steps = []
         for width in [w for w in SCALES if 2 * w <= half] or [1]:

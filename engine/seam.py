@@ -177,9 +177,10 @@ def _edge_data(generated: np.ndarray, context: np.ndarray, tile_size: int, edge:
     lines = min(_OWN_STEP_LINES, tile_size // 8)
     coherent = min(_COHERENT_LINES, half)
     near = min(max(coherent, 4 * lines, _DETAIL_PAIRS + 1, 2), half)  # lines read in full
-    real = outer_band(context, tile_size, edge, near)[..., :3].astype(np.float64)
-    painted = outer_band(generated, tile_size, edge, near)[..., :3].astype(np.float64)
+    real = np.ascontiguousarray(outer_band(context, tile_size, edge, near)[..., :3], dtype=np.float64)
+    painted = np.ascontiguousarray(outer_band(generated, tile_size, edge, near)[..., :3], dtype=np.float64)
     inside = inner_band(generated[half : half + tile_size, half : half + tile_size, :3], edge, max(2 * lines, 1))
+    inside = np.ascontiguousarray(inside, dtype=np.float64)  # the means below would read strided uint8
     coarse = (real[:coherent] - painted[:coherent]).mean(axis=0)
     if lines:
         deep = outer_band(context, tile_size, edge, min(2 * lines * (_NATURAL_SAMPLES + 1), half))[..., :3]
