@@ -425,6 +425,8 @@ def verdict(ok: bool) -> str:
 def summary(band: float, rows: list[dict], drifts: dict[tuple[str, str], float]) -> None:
     """The lines that answer the issue's "done when", for one KEEP-band error fraction."""
     print(f"\nsummary, KEEP band carrying {band:g} of the error (poisson / offset unless said):")
+    if band >= 1:
+        print("  (the offset method's own premise, reported beside the criteria: see the oracle line)")
     combined = [r["poisson"]["step"] / r["offset"]["step"] for r in rows if r["error"] == "combined"]
     print(
         f"  combined, visible step ratio: worst {max(combined):.2f}, mean {np.mean(combined):.2f} "
