@@ -18,6 +18,7 @@ from server.http.ratelimit import LiveCount, RateLimit
 from server.live.hub import Hub
 from server.load import Load
 from server.metrics import Metrics
+from server.play import pixels
 from server.play.moderation import Moderation
 from server.play.publisher import Publisher
 from server.play.recovery import reaper
@@ -62,6 +63,7 @@ def configured_generator(settings: Settings) -> Generator:
         timeout=settings.generator_timeout_seconds,
         mock_delay_ms=settings.mock_delay_ms,
         mock_fail_rate=settings.mock_fail_rate,
+        offload=pixels.run,  # the generator's image work shares the bounded pixel pool
     )
 
 

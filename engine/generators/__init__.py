@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from engine.generators.base import Generator, ProgressCallback
+from engine.generators.base import Generator, Offload, ProgressCallback, in_a_thread
 from engine.generators.mock import REFUSE_TOKEN, MockGenerator
 from engine.generators.openai_images import DEFAULT_MODEL, OpenAIGenerator
 
 __all__ = [
     "Generator",
     "ProgressCallback",
+    "Offload",
     "MockGenerator",
     "OpenAIGenerator",
     "REFUSE_TOKEN",
@@ -29,10 +30,11 @@ def make_generator(
     timeout: float = 60.0,
     mock_delay_ms: int = 0,
     mock_fail_rate: float = 0.0,
+    offload: Offload = in_a_thread,
 ) -> Generator:
     """The generator named by `GENERATOR` ("mock" or "openai"), configured from settings."""
     if kind == "mock":
-        return MockGenerator(delay_ms=mock_delay_ms, fail_rate=mock_fail_rate, timeout=timeout)
+        return MockGenerator(delay_ms=mock_delay_ms, fail_rate=mock_fail_rate, timeout=timeout, offload=offload)
     if kind == "openai":
         if not openai_api_key:
             raise ValueError("the openai generator needs an API key (OPENAI_API_KEY)")
@@ -45,5 +47,6 @@ def make_generator(
             complexity=openai_complexity,
             max_side=openai_max_side,
             partial_images=openai_partial_images,
+            offload=offload,
         )
     raise ValueError(f"unknown generator {kind!r}: expected 'mock' or 'openai'")

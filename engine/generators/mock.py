@@ -16,7 +16,7 @@ import numpy as np
 
 from engine.errors import GeneratorError, GeneratorRefused, GeneratorTimeout
 from engine.generators._mock_paint import paint
-from engine.generators.base import ProgressCallback, tile_size_of
+from engine.generators.base import Offload, ProgressCallback, in_a_thread, tile_size_of
 
 __all__ = ["MockGenerator", "REFUSE_TOKEN"]
 
@@ -27,9 +27,12 @@ _STAGES = (1 / 3, 2 / 3, 1.0)
 class MockGenerator:
     name = "mock"
 
-    def __init__(self, delay_ms: int = 0, fail_rate: float = 0.0, timeout: float = 60.0) -> None:
+    def __init__(
+        self, delay_ms: int = 0, fail_rate: float = 0.0, timeout: float = 60.0, *, offload: Offload = in_a_thread
+    ) -> None:
         if delay_ms < 0 or not 0.0 <= fail_rate <= 1.0 or timeout <= 0:
             raise ValueError("need delay_ms >= 0, 0 <= fail_rate <= 1 and timeout > 0")
+        self.offload = offload
         self.delay_ms = delay_ms
         self.fail_rate = fail_rate
         self.timeout = timeout
@@ -57,7 +60,7 @@ class MockGenerator:
         try:
             async with asyncio.timeout(self.timeout):
                 # Painting a 2048 px window takes tens of milliseconds: keep it off the event loop.
-                painting = await asyncio.to_thread(paint, context, prompt, seed)
+                painting = await self.offload(paint, context, prompt, seed)
                 for stage, (fraction, preview) in enumerate(zip(_STAGES, painting.previews, strict=True)):
                     await asyncio.sleep(self.delay_ms / 1000 / len(_STAGES))
                     if fails and stage == 1:

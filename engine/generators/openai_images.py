@@ -26,7 +26,7 @@ import numpy as np
 from engine.errors import GeneratorBadOutput, GeneratorError, GeneratorFailure, GeneratorTimeout, GeneratorUnavailable
 from engine.generators._openai_errors import Mapped, map_openai_error
 from engine.generators._openai_pixels import EditRequest, decode_answer, encode_request, preview_of, request_side
-from engine.generators.base import ProgressCallback, tile_size_of
+from engine.generators.base import Offload, ProgressCallback, in_a_thread, tile_size_of
 
 __all__ = ["OpenAIGenerator", "DEFAULT_MODEL"]
 
@@ -76,11 +76,13 @@ class OpenAIGenerator:
         complexity: str | None = None,
         max_side: int = 2048,
         partial_images: int = 2,
+        offload: Offload = in_a_thread,
     ) -> None:
         from openai import AsyncOpenAI
 
         if timeout <= 0 or not 0 <= partial_images <= 3:
             raise ValueError("need timeout > 0 and 0 <= partial_images <= 3")
+        self.offload = offload
         self.model = model
         self.timeout = timeout
         self.max_side = max_side
@@ -138,7 +140,7 @@ class OpenAIGenerator:
         deadline = loop.time() + self.timeout
         try:
             async with asyncio.timeout_at(deadline):
-                request = await asyncio.to_thread(encode_request, context, request_side(window, self.max_side))
+                request = await self.offload(encode_request, context, request_side(window, self.max_side))
                 image = await self._with_retries(request, prompt, safety_identifier, on_progress, deadline)
         except TimeoutError as exc:
             raise GeneratorTimeout(f"no image from the images API within {self.timeout} s") from exc
@@ -162,7 +164,7 @@ class OpenAIGenerator:
             started = loop.time()
             answer = await self._attempt(request, prompt, safety_identifier, on_progress)
             if isinstance(answer, bytes):
-                image = await asyncio.to_thread(decode_answer, answer, request)
+                image = await self.offload(decode_answer, answer, request)
                 self._pace.recent.append(loop.time() - started)
                 return image
             wait = answer.retry_after
@@ -201,7 +203,7 @@ class OpenAIGenerator:
                     if event.type == "image_edit.completed":
                         return _decoded(event.b64_json)
                     if event.type == "image_edit.partial_image" and on_progress is not None:
-                        preview = await asyncio.to_thread(_preview, event.b64_json)
+                        preview = await self.offload(_preview, event.b64_json)
                         fraction = (event.partial_image_index + 1) / (self.partial_images + 1)
                         await on_progress(min(fraction, 0.99), preview)
         except GeneratorFailure:

@@ -126,3 +126,14 @@ async def test_make_generator_builds_the_named_kind():
         make_generator("openai")
     with pytest.raises(ValueError):
         make_generator("midjourney")
+
+
+async def test_the_painting_runs_where_the_offload_puts_it():
+    ran: list[str] = []
+
+    async def offload(function, /, *args, **kwargs):
+        ran.append(function.__name__)
+        return function(*args, **kwargs)
+
+    image = await make_generator("mock", offload=offload).generate(EMPTY, "a lighthouse", seed=1)
+    assert ran == ["paint"] and image.shape == EMPTY.shape

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import uuid
 
+import engine.generators.mock
 from server.play.publisher import Publisher
 from storage.bus import RedisBus
 from storage.steps import Step, StepStatus
@@ -30,6 +32,24 @@ async def test_a_saturated_instance_refuses_new_steps_busy_with_retry_after(clie
     accepted = await submit(host, room["id"])
     assert accepted.status_code == 202, accepted.text
     await settle(host, room["id"])
+
+
+async def test_the_generators_image_work_runs_on_the_bounded_pixel_pool(client, monkeypatch):
+    # The mock's painting shares the pool of the seam correction and the PNG encode, so pixel work
+    # never holds more CPUs than that pool has workers (asyncio's default executor has cores + 4).
+    threads: list[str] = []
+    paint = engine.generators.mock.paint
+
+    def recorded(*args, **kwargs):
+        threads.append(threading.current_thread().name)
+        return paint(*args, **kwargs)
+
+    monkeypatch.setattr(engine.generators.mock, "paint", recorded)
+    host, _ = await new_player(client)
+    room = await start(host, await open_room(host))
+    assert (await submit(host, room["id"])).status_code == 202
+    await settle(host, room["id"])
+    assert threads and all(name.startswith("pixels") for name in threads), threads
 
 
 async def test_the_step_route_documents_its_503(client):
