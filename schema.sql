@@ -1,6 +1,6 @@
 -- EXQUISITE schema. Applied at start-up and by `exquisite migrate`, in one transaction under an
 -- advisory lock, so it must stay idempotent: every statement is IF NOT EXISTS or equivalent.
--- schema_version: 10
+-- schema_version: 11
 
 CREATE TABLE IF NOT EXISTS schema_version (
     version     integer PRIMARY KEY,
@@ -149,7 +149,7 @@ CREATE TABLE IF NOT EXISTS room_events (
     seq         bigint NOT NULL CHECK (seq >= 1),
     kind        text NOT NULL,
     data        jsonb NOT NULL,
-    at          timestamptz NOT NULL DEFAULT now(),
+    at          timestamptz NOT NULL DEFAULT clock_timestamp(),  -- see "Event times" below
     PRIMARY KEY (room_id, seq)
 );
 
@@ -442,3 +442,12 @@ BEGIN
     WHERE r.id = p_room;
 END
 $$;
+
+
+-- Event times (schema version 11). ---------------------------------------------------------------
+
+-- An event's `at` is when its row is written, under the room lock, not when its transaction began
+-- (now()): so `at` rises with seq in a room, and a commit's events carry the time of the commit's
+-- last statement rather than of its BEGIN, before the locking read. bench/live.py measures the
+-- feed from it. (storage/steps.py::commit_tile stamps a commit's events with one reading.)
+ALTER TABLE room_events ALTER COLUMN at SET DEFAULT clock_timestamp();

@@ -14,8 +14,9 @@ What it does:
    submissions at the offered rate; a player still busy with its last step lets the token wait.
 2. `--watchers` spectator sockets, spread over the rooms, opened by `--watcher-procs` separate
    processes. Each stamps the arrival of every `step.committed` frame against the event's `at`
-   (the database's clock in TX2), so the latency runs from the commit transaction to the last
-   watcher of that event.
+   (the database's clock at TX2's statement of writes, the last before its COMMIT; with a
+   --baseline-tree older than schema version 11, the clock at TX2's BEGIN), so the latency runs
+   from the commit to the last watcher of that event.
 3. Per rate: achieved steps/s, server CPU per committed step (the server processes and their
    children), commit-to-last-watcher p50/p99, pool wait p99 (the server's
    exquisite_db_pool_wait_seconds histogram, when it has one), loop lag p99 (a ping/pong probe

@@ -273,9 +273,10 @@ async def commit_tile(
                    WHERE id = $1
                    RETURNING seq - cardinality($13::text[]) AS before),
                event AS (
-                   INSERT INTO room_events (room_id, seq, kind, data)
-                   SELECT $1, head.before + e.n, e.kind, e.data::jsonb
-                   FROM head, unnest($13::text[], $14::text[]) WITH ORDINALITY AS e(kind, data, n)
+                   INSERT INTO room_events (room_id, seq, kind, data, at)
+                   SELECT $1, head.before + e.n, e.kind, e.data::jsonb, stamp.at
+                   FROM head, (SELECT clock_timestamp() AS at) stamp,
+                        unnest($13::text[], $14::text[]) WITH ORDINALITY AS e(kind, data, n)
                    RETURNING seq, at)
                SELECT min(event.seq) AS seq, min(event.at) AS at FROM event""",
             room_id,
