@@ -102,3 +102,13 @@ async def test_serve_starts_embedded_database_keeps_data_across_restart_and_stop
             assert (await http.post("/api/auth/logout")).status_code == 204
         await served.stop()
     assert not _postgres_running(data_dir)
+
+
+async def test_the_server_keeps_numpys_blas_on_the_calling_thread():
+    # Set by the server package before numpy loads: OpenBLAS reads it once, at its own load.
+    probe = "import server.cli, numpy, os; print(os.environ['OPENBLAS_NUM_THREADS'])"
+    env = clean_env()
+    env.pop("OPENBLAS_NUM_THREADS", None)
+    process = await asyncio.create_subprocess_exec(sys.executable, "-c", probe, env=env, stdout=asyncio.subprocess.PIPE)
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0 and output.decode().strip() == "1"
