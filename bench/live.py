@@ -20,8 +20,9 @@ What it does:
 3. Per rate: achieved steps/s, server CPU per committed step (the server processes and their
    children), commit-to-last-watcher p50/p99, pool wait p99 (the server's
    exquisite_db_pool_wait_seconds histogram, when it has one), loop lag p99 (a ping/pong probe
-   through the server's event loop every 20 ms), refusals (503 busy), and the share of
-   progress frames.
+   through the server's event loop every 20 ms), how busy the pixel pool was (the server's
+   exquisite_pixel_busy_seconds over its workers' time, when it exports it), refusals (503
+   busy), and the share of progress frames.
 4. Then a bare websockets server (its own process), the same watcher processes, and the same
    rooms: it broadcasts frames of the same size at each rate the real server achieved, stamped at
    send; its p99 and the ratio are printed beside.
@@ -326,11 +327,31 @@ def cpu_seconds(pids: list[int]) -> float:
 _BUCKET = re.compile(r'^exquisite_db_pool_wait_seconds_bucket\{le="([^"]+)"\} (\S+)$', re.MULTILINE)
 
 
-async def pool_wait_buckets(url: str) -> dict[float, float] | None:
+_PIXEL_BUSY = re.compile(r"^exquisite_pixel_busy_seconds_total (\S+)$", re.MULTILINE)
+_PIXEL_WORKERS = re.compile(r"^exquisite_pixel_workers (\S+)$", re.MULTILINE)
+
+
+async def scrape(url: str) -> str:
     async with httpx.AsyncClient(timeout=10) as http:
-        text = (await http.get(f"{url}/metrics")).text
+        return (await http.get(f"{url}/metrics")).text
+
+
+def pool_wait_buckets(text: str) -> dict[float, float] | None:
     found = {float(le): float(count) for le, count in _BUCKET.findall(text)}
     return found or None
+
+
+def pixel_busy(text: str) -> tuple[float, float] | None:
+    """(busy seconds, workers) of the pixel pool, when the server exports them."""
+    busy, workers = _PIXEL_BUSY.search(text), _PIXEL_WORKERS.search(text)
+    return (float(busy.group(1)), float(workers.group(1))) if busy and workers else None
+
+
+def pool_share(before: tuple[float, float] | None, after: tuple[float, float] | None, seconds: float) -> str:
+    """How much of the pixel pool's time the phase kept busy."""
+    if before is None or after is None or seconds <= 0:
+        return "n/a"
+    return f"{(after[0] - before[0]) / (after[1] * seconds) * 100:.0f}%"
 
 
 def bucket_p99(before: dict[float, float] | None, after: dict[float, float] | None) -> str:
@@ -450,10 +471,11 @@ async def run_exquisite(tmp: Path, args, tree: Path | None = None) -> list[dict]
                     seen = [len(player.committed) for player in players]
                     refused = sum(player.refused for player in players)
                     cpu = cpu_seconds(pids)
-                    buckets = await pool_wait_buckets(front.url)
+                    scraped = await scrape(front.url)
                     probe.take()
                     started, ended = await run_phase(players, rate, args.seconds)
                     elapsed = max(ended, time.perf_counter()) - started
+                    rescraped = await scrape(front.url)
                     keys = [key for p, n in zip(players, seen, strict=True) for key, _ in p.committed[n:]]
                     phases.append(
                         {
@@ -462,7 +484,8 @@ async def run_exquisite(tmp: Path, args, tree: Path | None = None) -> list[dict]
                             "achieved": len(keys) / elapsed,
                             "cpu_ms": (cpu_seconds(pids) - cpu) * 1000 / max(1, len(keys)),
                             "keys": keys,
-                            "pool_wait": bucket_p99(buckets, await pool_wait_buckets(front.url)),
+                            "pool_wait": bucket_p99(pool_wait_buckets(scraped), pool_wait_buckets(rescraped)),
+                            "pixel_busy": pool_share(pixel_busy(scraped), pixel_busy(rescraped), elapsed),
                             "loop_lag": percentile(probe.take(), 0.99),
                             "refused": sum(player.refused for player in players) - refused,
                         }
@@ -588,8 +611,8 @@ async def main() -> None:
     for name, phases in runs:
         print(f" {name}")
         print(
-            "  offered  achieved  cpu/step   c2l p50   c2l p99   pool wait p99   loop lag p99  503s  missed"
-            "   bare p99   ratio"
+            "  offered  achieved  cpu/step   c2l p50   c2l p99   pool wait p99   loop lag p99  pixels  503s"
+            "  missed   bare p99   ratio"
         )
         for phase in phases:
             lat = phase["latency"]
@@ -599,7 +622,7 @@ async def main() -> None:
             print(
                 f"  {phase['rate']:7g}  {phase['achieved']:8.1f}  {phase['cpu_ms']:6.1f} ms"
                 f"  {percentile(lat, 0.5):6.1f} ms  {p99:6.1f} ms  {phase['pool_wait']:>13}"
-                f"  {phase['loop_lag']:9.1f} ms  {phase['refused']:4d}  {phase['missing']:6d}"
+                f"  {phase['loop_lag']:9.1f} ms  {phase['pixel_busy']:>6}  {phase['refused']:4d}  {phase['missing']:6d}"
                 f"  {bare_p99:6.1f} ms  {p99 / bare_p99:6.2f}"
             )
         share = phases[0].get("frames", (0.0, 0.0))

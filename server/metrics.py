@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from storage.events import Event, EventKind
 
@@ -134,5 +136,24 @@ class Metrics:
         self.db_pool_size.set_function(size)
         self.db_pool_in_use.set_function(lambda: size() - idle())
 
+    def track_pixel_pool(self, busy_seconds: Callable[[], float], workers: int) -> None:
+        """The pixel pool's busy time, read at scrape time: process-wide, like the pool."""
+        self.registry.register(_PixelPool(busy_seconds, workers))
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _PixelPool(Collector):
+    def __init__(self, busy_seconds: Callable[[], float], workers: int) -> None:
+        self._busy_seconds = busy_seconds
+        self._workers = workers
+
+    def collect(self) -> Iterator[Metric]:
+        yield CounterMetricFamily(
+            "exquisite_pixel_busy_seconds",
+            "Time the pixel pool's workers spent on jobs, summed over workers: its rate over "
+            "exquisite_pixel_workers is the pool's utilisation.",
+            value=self._busy_seconds(),
+        )
+        yield GaugeMetricFamily("exquisite_pixel_workers", "Workers in the pixel pool.", value=self._workers)

@@ -19,23 +19,43 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
+import time
 import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, TypeVar
 
-__all__ = ["WORKERS", "run", "render_slots"]
+__all__ = ["WORKERS", "run", "busy_seconds", "render_slots"]
 
 T = TypeVar("T")
 
 WORKERS = max(1, (os.cpu_count() or 2) - 1)
 _pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="pixels")
+_busy = [0.0]  # seconds the pool's workers have spent on jobs, all of them together
+_busy_lock = threading.Lock()
 
 
 async def run(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """function(*args, **kwargs) on the pixel pool."""
-    return await asyncio.get_running_loop().run_in_executor(_pool, partial(function, *args, **kwargs))
+    return await asyncio.get_running_loop().run_in_executor(_pool, partial(_timed, function, *args, **kwargs))
+
+
+def _timed(function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    started = time.perf_counter()
+    try:
+        return function(*args, **kwargs)
+    finally:
+        spent = time.perf_counter() - started
+        with _busy_lock:
+            _busy[0] += spent
+
+
+def busy_seconds() -> float:
+    """How long the pool's workers have been busy since the process started (wall time in jobs,
+    summed over workers): its rate over WORKERS says how near the pool is to its ceiling."""
+    return _busy[0]
 
 
 _slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()

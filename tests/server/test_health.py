@@ -111,6 +111,20 @@ async def test_index_serves_the_sign_in_page(client):
     assert 'id="signup-form"' in response.text and 'id="login-form"' in response.text
 
 
+async def test_metrics_show_how_busy_a_step_kept_the_pixel_pool(client):
+    from server.play import pixels
+    from tests.play import new_player, open_room, start, step_and_settle
+
+    host, _ = await new_player(client)
+    room = await start(host, await open_room(host))
+    before = _samples((await client.get("/metrics")).text)
+    await step_and_settle(host, room["id"])
+    after = _samples((await client.get("/metrics")).text)
+    # The painting, the seams and the PNG of one step ran on the pool (process-wide, like it).
+    assert after["exquisite_pixel_busy_seconds_total"] > before["exquisite_pixel_busy_seconds_total"] >= 0
+    assert after["exquisite_pixel_workers"] == pixels.WORKERS
+
+
 async def test_metrics_show_the_seams_and_drift_of_committed_tiles(client, db):
     from tests.play import new_player, open_room, start, step_and_settle
 
