@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from engine.generators.base import Generator, Offload, ProgressCallback, in_a_thread
+import asyncio
+
+from engine.generators.base import Generator, Offload, ProgressCallback
 from engine.generators.mock import REFUSE_TOKEN, MockGenerator
 from engine.generators.openai_images import DEFAULT_MODEL, OpenAIGenerator
 
@@ -30,7 +32,7 @@ def make_generator(
     timeout: float = 60.0,
     mock_delay_ms: int = 0,
     mock_fail_rate: float = 0.0,
-    offload: Offload = in_a_thread,
+    offload: Offload = asyncio.to_thread,
 ) -> Generator:
     """The generator named by `GENERATOR` ("mock" or "openai"), configured from settings."""
     if kind == "mock":

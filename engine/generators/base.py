@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
@@ -10,7 +9,7 @@ import numpy as np
 
 from engine._pixels import check_image, check_tile_size
 
-__all__ = ["Generator", "ProgressCallback", "Offload", "in_a_thread", "tile_size_of"]
+__all__ = ["Generator", "ProgressCallback", "Offload", "tile_size_of"]
 
 T = TypeVar("T")
 
@@ -21,14 +20,9 @@ ProgressCallback = Callable[[float, "np.ndarray | None"], Awaitable[None]]
 class Offload(Protocol):
     """Runs a generator's image work (painting, request encoding, answer decoding, previews) off
     the event loop. A server passes its bounded pixel pool, so that this work and the seam
-    correction together never hold more CPUs than the pool has workers; alone, a thread each."""
+    correction together never hold more CPUs than the pool has workers; alone, asyncio.to_thread."""
 
     def __call__(self, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> Awaitable[T]: ...
-
-
-async def in_a_thread(function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-    """The default Offload: asyncio's default executor."""
-    return await asyncio.to_thread(function, *args, **kwargs)
 
 
 class Generator(Protocol):

@@ -16,7 +16,7 @@ import numpy as np
 
 from engine.errors import GeneratorError, GeneratorRefused, GeneratorTimeout
 from engine.generators._mock_paint import paint
-from engine.generators.base import Offload, ProgressCallback, in_a_thread, tile_size_of
+from engine.generators.base import Offload, ProgressCallback, tile_size_of
 
 __all__ = ["MockGenerator", "REFUSE_TOKEN"]
 
@@ -28,7 +28,7 @@ class MockGenerator:
     name = "mock"
 
     def __init__(
-        self, delay_ms: int = 0, fail_rate: float = 0.0, timeout: float = 60.0, *, offload: Offload = in_a_thread
+        self, delay_ms: int = 0, fail_rate: float = 0.0, timeout: float = 60.0, *, offload: Offload = asyncio.to_thread
     ) -> None:
         if delay_ms < 0 or not 0.0 <= fail_rate <= 1.0 or timeout <= 0:
             raise ValueError("need delay_ms >= 0, 0 <= fail_rate <= 1 and timeout > 0")

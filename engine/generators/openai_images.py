@@ -26,7 +26,7 @@ import numpy as np
 from engine.errors import GeneratorBadOutput, GeneratorError, GeneratorFailure, GeneratorTimeout, GeneratorUnavailable
 from engine.generators._openai_errors import Mapped, map_openai_error
 from engine.generators._openai_pixels import EditRequest, decode_answer, encode_request, preview_of, request_side
-from engine.generators.base import Offload, ProgressCallback, in_a_thread, tile_size_of
+from engine.generators.base import Offload, ProgressCallback, tile_size_of
 
 __all__ = ["OpenAIGenerator", "DEFAULT_MODEL"]
 
@@ -76,7 +76,7 @@ class OpenAIGenerator:
         complexity: str | None = None,
         max_side: int = 2048,
         partial_images: int = 2,
-        offload: Offload = in_a_thread,
+        offload: Offload = asyncio.to_thread,
     ) -> None:
         from openai import AsyncOpenAI
 
