@@ -63,7 +63,7 @@ def configured_generator(settings: Settings) -> Generator:
         timeout=settings.generator_timeout_seconds,
         mock_delay_ms=settings.mock_delay_ms,
         mock_fail_rate=settings.mock_fail_rate,
-        offload=pixels.run,  # the generator's image work shares the bounded pixel pool
+        offload=pixels.run,  # the generator's image work shares the pixel workers
     )
 
 

@@ -101,10 +101,10 @@ async def render(blobs: BlobStore, tiles: list[TileRecord], plan: Layout) -> byt
             data = await blobs.get(tile.sha256)
             if data is None:
                 raise RuntimeError(f"blob {tile.sha256} is missing")
-            await pixels.run(_paste, strip, data, (tile.x - left) * plan.side)
-        await pixels.run(png.add, strip)
+            await pixels.run_in_thread(_paste, strip, data, (tile.x - left) * plan.side)
+        await pixels.run_in_thread(png.add, strip)
         del strip
-    return await pixels.run(png.finish)
+    return await pixels.run_in_thread(png.finish)
 
 
 def _paste(strip: np.ndarray, data: bytes, left: int) -> None:

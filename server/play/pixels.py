@@ -1,12 +1,12 @@
-"""Pixel work (contexts, seams, PNG and JPEG encoding, decoding) off the event loop, on a thread
-pool of its own with fewer workers than cores.
+"""Pixel work off the event loop: pure functions (contexts, seams, PNG and JPEG encoding,
+decoding, the generator's image work) in worker processes, and the whole-room renders that fill
+shared buffers piece by piece on threads. Both are sized from the CPU count, one fewer than cores,
+so that the loop keeps a core.
 
-Measured with bench/pixels.py (T=256, 6 steps at a time, 2 cores): asyncio's default executor
-(up to cores + 4 threads) gave 29 steps/s with the loop lagging 41 ms at p99; this pool of
-cores - 1 threads 37 steps/s and 9 ms; a process pool of `cores` workers 21 steps/s and 35 ms
-(pickling megabytes of neighbours and results across processes, on the loop's side too, costs
-more than the GIL it avoids, since numpy, Pillow and zlib release it for their heavy loops). So:
-threads, bounded, so that the loop competes for the GIL and the CPUs with few of them.
+Processes, not threads, for the steps' work (server/play/pixel_workers.py says why and how): a
+pixel thread shares the GIL with the loop and waits for it at every numpy or Pillow operation.
+bench/live.py (T=256, 100 rooms, 1,000 watchers, 2 cores) saturated the one pixel thread at ~30
+steps/s; see the worker module for the isolated measurement.
 
 The generator's image work (the mock's painting; OpenAI's request encoding, answer decoding and
 previews) runs here too (server/lifespan.py passes `run` as its offload). On asyncio's default
@@ -18,44 +18,43 @@ commit-to-last p99 143 -> 53 ms and loop lag p99 34 -> 13 ms, at the same 22-23 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
-import threading
-import time
 import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, TypeVar
 
-__all__ = ["WORKERS", "run", "busy_seconds", "render_slots"]
+from server.play.pixel_workers import WorkerPool
+
+__all__ = ["WORKERS", "run", "run_in_thread", "busy_seconds", "render_slots"]
 
 T = TypeVar("T")
 
 WORKERS = max(1, (os.cpu_count() or 2) - 1)
-_pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="pixels")
-_busy = [0.0]  # seconds the pool's workers have spent on jobs, all of them together
-_busy_lock = threading.Lock()
+_processes = WorkerPool(WORKERS)
+atexit.register(_processes.close)
+_threads = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="pixels")
 
 
 async def run(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """function(*args, **kwargs) on the pixel pool."""
-    return await asyncio.get_running_loop().run_in_executor(_pool, partial(_timed, function, *args, **kwargs))
+    """function(*args, **kwargs) in a pixel worker process: a module-level function of values
+    (arrays, bytes, numbers) that returns values, and neither keeps nor changes its arguments."""
+    return await _processes.run(function, *args, **kwargs)
 
 
-def _timed(function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-    started = time.perf_counter()
-    try:
-        return function(*args, **kwargs)
-    finally:
-        spent = time.perf_counter() - started
-        with _busy_lock:
-            _busy[0] += spent
+async def run_in_thread(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """function(*args, **kwargs) on a pixel thread: for work on objects the caller keeps (a
+    canvas strip being filled, an encoder being fed), which a process could only change a copy of."""
+    return await asyncio.get_running_loop().run_in_executor(_threads, partial(function, *args, **kwargs))
 
 
 def busy_seconds() -> float:
-    """How long the pool's workers have been busy since the process started (wall time in jobs,
-    summed over workers): its rate over WORKERS says how near the pool is to its ceiling."""
-    return _busy[0]
+    """How long the worker processes have been busy since this process started (time in calls,
+    summed over workers): its rate over WORKERS says how near the steps' pixel work is to its
+    ceiling. The render threads are not counted: renders are rare and bounded on their own."""
+    return _processes.busy_seconds
 
 
 _slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()

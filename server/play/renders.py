@@ -80,7 +80,7 @@ async def room_timelapse(
             shrunk = await pixels.run(timelapse.shrink_tile, png, side)
             caption = f"{names.get(tile.author_id, 'A former player')}: {tile.prompt}"
             frames.append(timelapse.TimelapseTile((tile.x, tile.y), shrunk, caption))
-        data = await pixels.run(timelapse.timelapse_webp, frames)
+        data = await pixels.run_in_thread(timelapse.timelapse_webp, frames)
         sha256 = await blobs.put(data)
         async with db.acquire() as conn:
             await renders.record_timelapse(conn, room_id, len(tiles), sha256)

@@ -33,7 +33,7 @@ from server.play.begin import submit, submit_seen
 from server.play.crash_points import crash_point
 from server.play.inputs import StepRequest, Studio
 from server.play.lease import LeaseLost, keep_lease
-from server.play.tiles import encode_and_freeze, neighbours_of, tile_size_and_tiles
+from server.play.tiles import finish_tile, neighbours_of, tile_size_and_tiles
 from server.play.turns import passing_turn, skipped_data, turn_data
 from server.play.views import tile_json
 from server.settings import Settings
@@ -98,12 +98,9 @@ async def paint(studio: Studio, step: Step, on_progress: Progress) -> list[Event
             )
             generator_seconds = time.perf_counter() - started
             studio.metrics.generator_latency.observe(generator_seconds)
-            seams = await pixels.run(
-                engine.correct_seams, generated, context, tile_size, method=studio.settings.seam_method
-            )
-            png, frozen = await pixels.run(encode_and_freeze, seams.tile)
+            seams, png = await pixels.run(finish_tile, generated, context, tile_size, studio.settings.seam_method)
             sha256 = await studio.blobs.put(png)
-            studio.tiles.remember(sha256, frozen)
+            studio.tiles.remember(sha256, seams.tile)
             crash_point(armed, "after_blob_write")
         crash_point(armed, "before_tx2")
         generator_ms = int(generator_seconds * 1000)

@@ -16,7 +16,7 @@ import engine
 from server.play import pixels
 from storage import BlobStore, Connection, Database, steps
 
-__all__ = ["TileCache", "load_neighbours", "neighbours_of", "encode_and_freeze", "tile_size_and_tiles"]
+__all__ = ["TileCache", "load_neighbours", "neighbours_of", "finish_tile", "tile_size_and_tiles"]
 
 
 class TileCache:
@@ -74,12 +74,14 @@ async def neighbours_of(
     return {(t.x, t.y): tile for t, tile in zip(near, pixels, strict=True)}
 
 
-def encode_and_freeze(tile: np.ndarray) -> tuple[bytes, np.ndarray]:
-    """The tile's PNG, and a read-only copy for the TileCache: both in a worker thread, so that
-    no megabyte is copied on the event loop (the cache keeps a read-only array as it is)."""
-    frozen = tile.copy()
-    frozen.flags.writeable = False
-    return engine.encode_png(tile), frozen
+def finish_tile(
+    generated: np.ndarray, context: np.ndarray, tile_size: int, method: engine.SeamMethod
+) -> tuple[engine.SeamResult, bytes]:
+    """The new tile with its seams corrected, read-only (the TileCache keeps it as it is), and its
+    PNG: one call to a pixel worker, so the tile crosses back once and is not copied on the loop."""
+    seams = engine.correct_seams(generated, context, tile_size, method=method)
+    seams.tile.flags.writeable = False
+    return seams, engine.encode_png(seams.tile)
 
 
 async def tile_size_and_tiles(conn: Connection, room_id: UUID) -> tuple[int, list[steps.TileRecord]]:

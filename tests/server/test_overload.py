@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import uuid
 
-import engine.generators.mock
+from server.play import pixels
 from server.play.publisher import Publisher
 from storage.bus import RedisBus
 from storage.steps import Step, StepStatus
@@ -34,22 +33,23 @@ async def test_a_saturated_instance_refuses_new_steps_busy_with_retry_after(clie
     await settle(host, room["id"])
 
 
-async def test_the_generators_image_work_runs_on_the_bounded_pixel_pool(client, monkeypatch):
-    # The mock's painting shares the pool of the seam correction and the PNG encode, so pixel work
-    # never holds more CPUs than that pool has workers (asyncio's default executor has cores + 4).
-    threads: list[str] = []
-    paint = engine.generators.mock.paint
+async def test_a_steps_pixel_work_and_the_generators_run_in_the_pixel_worker_processes(client, monkeypatch):
+    # The mock's painting shares the workers of the seam correction and the PNG encode: none of it
+    # runs on the event loop's process, where it would wait on the loop for the GIL.
+    ran: list[str] = []
+    workers = pixels._processes
 
-    def recorded(*args, **kwargs):
-        threads.append(threading.current_thread().name)
-        return paint(*args, **kwargs)
+    class Recorded:
+        async def run(self, function, *args, **kwargs):
+            ran.append(function.__name__)
+            return await workers.run(function, *args, **kwargs)
 
-    monkeypatch.setattr(engine.generators.mock, "paint", recorded)
+    monkeypatch.setattr(pixels, "_processes", Recorded())
     host, _ = await new_player(client)
     room = await start(host, await open_room(host))
     assert (await submit(host, room["id"])).status_code == 202
     await settle(host, room["id"])
-    assert threads and all(name.startswith("pixels") for name in threads), threads
+    assert {"build_context", "paint", "finish_tile"} <= set(ran), ran
 
 
 async def test_the_step_route_documents_its_503(client):

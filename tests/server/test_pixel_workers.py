@@ -1,0 +1,128 @@
+"""The pixel worker processes: values in and out through shared memory, the function's own errors
+raised at the call, a dead or abandoned worker replaced, callers beyond the pool's size served in
+turn; on asyncio's own loop and on uvloop, which the server runs."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+import uvloop
+
+import engine
+from server.play.pixel_workers import WorkerDied, WorkerPool
+
+LOOPS = {"asyncio": asyncio.new_event_loop, "uvloop": uvloop.new_event_loop}
+
+
+def echo(*values: Any) -> tuple[Any, ...]:
+    return values
+
+
+def where(value: Any) -> tuple[Any, int]:
+    return value, os.getpid()
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[WorkerPool]:
+    pool = WorkerPool(1)
+    yield pool
+    pool.close()
+
+
+@pytest.fixture(params=list(LOOPS))
+def run(request) -> Callable[[Callable[[], Awaitable[Any]]], Any]:
+    def run(main: Callable[[], Awaitable[Any]]) -> Any:
+        with asyncio.Runner(loop_factory=LOOPS[request.param]) as runner:
+            return runner.run(main())  # type: ignore[arg-type]
+
+    return run
+
+
+def test_arrays_and_bytes_come_back_equal_and_as_writable_as_they_went(run, pool):
+    frozen = np.arange(512 * 512 * 4, dtype=np.uint32).reshape(512, 512, 4).astype(np.uint8)
+    frozen.flags.writeable = False
+    writable = np.linspace(0, 1, 3000, dtype=np.float32)
+    large = os.urandom(300_000)  # out of band, like a PNG tile
+
+    async def main():
+        return await pool.run(echo, frozen, writable, large, b"small", {"n": 3})
+
+    back = run(main)
+    assert np.array_equal(back[0], frozen) and back[0].dtype == np.uint8 and not back[0].flags.writeable
+    assert np.array_equal(back[1], writable) and back[1].flags.writeable
+    assert back[2:] == (large, b"small", {"n": 3})
+
+
+def test_engine_functions_give_the_same_bytes_in_a_worker(run, pool):
+    rng = np.random.default_rng(1)
+    tile = rng.integers(0, 256, (64, 64, 4), dtype=np.uint8)
+
+    async def main():
+        context = await pool.run(engine.build_context, {(-1, 0): tile}, (0, 0), 64)
+        return context, await pool.run(engine.encode_png, context)
+
+    context, png = run(main)
+    assert np.array_equal(context, engine.build_context({(-1, 0): tile}, (0, 0), 64))
+    assert png == engine.encode_png(context)
+
+
+def test_the_functions_own_error_is_raised_at_the_call_and_the_worker_kept(run, pool):
+    async def main():
+        before = await pool.run(os.getpid)
+        with pytest.raises(engine.InvalidImage):
+            await pool.run(engine.decode_png, b"not a png")
+        return before, await pool.run(os.getpid)
+
+    before, after = run(main)
+    assert before == after != os.getpid()
+
+
+def test_an_argument_that_cannot_travel_is_refused_before_any_worker_is_used(run, pool):
+    async def main():
+        before = await pool.run(os.getpid)
+        with pytest.raises(AttributeError):  # a local function cannot be pickled by name
+            await pool.run(echo, lambda: None)
+        return before, await pool.run(os.getpid)
+
+    before, after = run(main)
+    assert before == after
+
+
+def test_a_worker_that_dies_mid_call_raises_and_is_replaced(run, pool):
+    async def main():
+        before = await pool.run(os.getpid)
+        with pytest.raises(WorkerDied):
+            await pool.run(os._exit, 3)
+        return before, await pool.run(os.getpid)
+
+    before, after = run(main)
+    assert before != after
+
+
+def test_a_cancelled_call_loses_its_worker_and_the_next_call_gets_a_fresh_one(run, pool):
+    async def main():
+        before = await pool.run(os.getpid)
+        stuck = asyncio.create_task(pool.run(time.sleep, 600))
+        await asyncio.sleep(0)  # the call is sent before it first waits
+        stuck.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await stuck
+        return before, await pool.run(os.getpid)  # not behind the 600 s: that worker is gone
+
+    before, after = run(main)
+    assert before != after
+
+
+def test_callers_beyond_the_pools_size_wait_their_turn(run, pool):
+    async def main():
+        return await asyncio.gather(*(pool.run(where, index) for index in range(6)))
+
+    answers = run(main)
+    assert [value for value, _ in answers] == list(range(6))
+    assert len({pid for _, pid in answers}) == 1  # one worker, as the pool's size says
