@@ -18,7 +18,6 @@ from uuid import UUID
 import numpy as np
 
 import engine
-from server.play import pixels
 from storage import Bus
 from storage.events import Event
 from storage.steps import Step
@@ -75,7 +74,11 @@ class Publisher:
     async def _send_progress(self, step: Step, fraction: float, preview: np.ndarray | None) -> None:
         data_url = None
         if preview is not None:
-            jpeg = await pixels.run(engine.encode_jpeg_preview, preview)
+            # On the loop: a preview is small (the generators make them at most 128 px a side, and
+            # the encoder subsamples anything larger first), a JPEG of it takes ~0.1 ms, and a step's
+            # outcome waits for its last progress frame (settle), so it must not queue for a pixel
+            # worker behind other steps' painting: at saturation that queue held the feed ~0.7 s.
+            jpeg = engine.encode_jpeg_preview(preview)
             data_url = "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()
         progress = {"type": "progress", "step_id": str(step.id), "fraction": round(fraction, 3), "preview": data_url}
         body = {"type": "progress", "painter_id": step.user_id, "frame": progress}

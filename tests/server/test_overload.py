@@ -7,6 +7,8 @@ import asyncio
 import json
 import uuid
 
+import numpy as np
+
 from server.play import pixels
 from server.play.publisher import Publisher
 from storage.bus import RedisBus
@@ -102,6 +104,22 @@ async def test_progress_reported_in_a_burst_is_sent_once_as_the_latest():
     await publisher.publish_progress(step, 1.0, None)
     await publisher.settle(step.id)
     assert [body["frame"]["fraction"] for _, body in bus.messages] == [0.75, 1.0]
+
+
+async def test_a_steps_last_progress_frame_does_not_wait_for_the_pixel_workers(monkeypatch):
+    # A step's outcome goes out after its last progress frame (settle): a preview queued behind
+    # other steps' pixel work would hold the feed as long as that queue is.
+    class Held:
+        async def run(self, function, *args, **kwargs):
+            await asyncio.Event().wait()  # every worker busy for good
+
+    monkeypatch.setattr(pixels, "_processes", Held())
+    bus = _Recorder()
+    publisher = Publisher(bus)  # type: ignore[arg-type]
+    step = _step()
+    await publisher.publish_progress(step, 0.5, np.zeros((64, 64, 3), dtype=np.uint8))
+    await asyncio.wait_for(publisher.settle(step.id), 10)
+    assert bus.messages[0][1]["frame"]["preview"].startswith("data:image/jpeg;base64,")
 
 
 async def test_a_room_nobody_watches_gets_no_progress():
