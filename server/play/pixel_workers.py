@@ -218,8 +218,12 @@ class WorkerPool:
         return value
 
     async def _take(self) -> _Worker:
-        if self._idle:
-            return self._idle.pop()
+        while self._idle:
+            worker = self._idle.pop()
+            if worker.process.poll() is None:
+                return worker
+            self._started -= 1  # it ended while idle (killed, out of memory): start another
+            worker.close()
         if self._started < self.size:
             self._started += 1
             return _Worker()

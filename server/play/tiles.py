@@ -77,8 +77,8 @@ async def neighbours_of(
 def finish_tile(
     generated: np.ndarray, context: np.ndarray, tile_size: int, method: engine.SeamMethod
 ) -> tuple[engine.SeamResult, bytes]:
-    """The new tile with its seams corrected, read-only (the TileCache keeps it as it is), and its
-    PNG: one call to a pixel worker, so the tile crosses back once and is not copied on the loop."""
+    """The new tile with its seams corrected and its PNG, in one call to a pixel worker so that the
+    tile crosses back once; read-only, so the TileCache keeps it as it comes."""
     seams = engine.correct_seams(generated, context, tile_size, method=method)
     seams.tile.flags.writeable = False
     return seams, engine.encode_png(seams.tile)

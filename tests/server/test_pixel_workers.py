@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
@@ -72,50 +73,62 @@ def test_engine_functions_give_the_same_bytes_in_a_worker(run, pool):
     assert png == engine.encode_png(context)
 
 
-def test_the_functions_own_error_is_raised_at_the_call_and_the_worker_kept(run, pool):
-    async def main():
+def worker_before_and_after(run, pool: WorkerPool, between: Callable[[int], Awaitable[None]]) -> tuple[int, int]:
+    """The pid of the worker that answers a call before `between(that pid)`, and of the one after."""
+
+    async def main() -> tuple[int, int]:
         before = await pool.run(os.getpid)
-        with pytest.raises(engine.InvalidImage):
-            await pool.run(engine.decode_png, b"not a png")
+        await between(before)
         return before, await pool.run(os.getpid)
 
-    before, after = run(main)
+    return run(main)
+
+
+def test_the_functions_own_error_is_raised_at_the_call_and_the_worker_kept(run, pool):
+    async def between(_pid: int) -> None:
+        with pytest.raises(engine.InvalidImage):
+            await pool.run(engine.decode_png, b"not a png")
+
+    before, after = worker_before_and_after(run, pool, between)
     assert before == after != os.getpid()
 
 
 def test_an_argument_that_cannot_travel_is_refused_before_any_worker_is_used(run, pool):
-    async def main():
-        before = await pool.run(os.getpid)
+    async def between(_pid: int) -> None:
         with pytest.raises(AttributeError):  # a local function cannot be pickled by name
             await pool.run(echo, lambda: None)
-        return before, await pool.run(os.getpid)
 
-    before, after = run(main)
+    before, after = worker_before_and_after(run, pool, between)
     assert before == after
 
 
 def test_a_worker_that_dies_mid_call_raises_and_is_replaced(run, pool):
-    async def main():
-        before = await pool.run(os.getpid)
+    async def between(_pid: int) -> None:
         with pytest.raises(WorkerDied):
             await pool.run(os._exit, 3)
-        return before, await pool.run(os.getpid)
 
-    before, after = run(main)
+    before, after = worker_before_and_after(run, pool, between)
+    assert before != after
+
+
+def test_a_worker_that_ended_while_idle_is_replaced_before_the_next_call(run, pool):
+    async def between(pid: int) -> None:
+        os.kill(pid, signal.SIGKILL)
+        await asyncio.to_thread(os.waitpid, pid, 0)  # until it is gone: no call may find it half dead
+
+    before, after = worker_before_and_after(run, pool, between)
     assert before != after
 
 
 def test_a_cancelled_call_loses_its_worker_and_the_next_call_gets_a_fresh_one(run, pool):
-    async def main():
-        before = await pool.run(os.getpid)
+    async def between(_pid: int) -> None:
         stuck = asyncio.create_task(pool.run(time.sleep, 600))
         await asyncio.sleep(0)  # the call is sent before it first waits
         stuck.cancel()
         with pytest.raises(asyncio.CancelledError):
             await stuck
-        return before, await pool.run(os.getpid)  # not behind the 600 s: that worker is gone
 
-    before, after = run(main)
+    before, after = worker_before_and_after(run, pool, between)  # not behind the 600 s: that worker is gone
     assert before != after
 
 
