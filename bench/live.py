@@ -429,6 +429,7 @@ async def run_exquisite(tmp: Path, args, tree: Path | None = None) -> list[dict]
             # The production guard, which the tests' servers leave off.
             BUSY_LOOP_LAG_MS=Settings.model_fields["busy_loop_lag_ms"].default,
             BUSY_POOL_WAIT_MS=Settings.model_fields["busy_pool_wait_ms"].default,
+            BUSY_PIXEL_WAIT_MS=Settings.model_fields["busy_pixel_wait_ms"].default,
         )
         if redis is not None:
             env["REDIS_URL"] = redis.url

@@ -113,6 +113,8 @@ async def open_services(
             Load(
                 loop_lag_bound=settings.busy_loop_lag_ms / 1000,
                 pool_wait_bound=settings.busy_pool_wait_ms / 1000,
+                pixel_wait_bound=settings.busy_pixel_wait_ms / 1000,
+                pixel_wait=pixels.oldest_wait,
                 loop_lag_histogram=metrics.loop_lag,
             )
         )

@@ -1,9 +1,11 @@
 """Is this instance saturated? New steps are refused `503 busy` while it is, so that overload
 slows the steps offered, never the live feed of the steps already painting.
 
-Two signals, each over a bound from Settings: the event loop's lag (a ticker measures how late
-its sleeps wake, smoothed over a few ticks) and the wait for a pooled database connection (the
-pool reports each acquire). Either over its bound makes the instance busy for `hold` seconds.
+Three signals, each over a bound from Settings: the event loop's lag (a ticker measures how late
+its sleeps wake, smoothed over a few ticks), the wait for a pooled database connection (the pool
+reports each acquire), and how long the oldest call has waited for a pixel worker process (the
+ticker reads it: pixel work runs outside the loop's process, so its backlog shows in neither of
+the others). Any over its bound makes the instance busy for `hold` seconds.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 from types import TracebackType
 
 from prometheus_client import Histogram
@@ -24,12 +27,16 @@ class Load:
         *,
         loop_lag_bound: float,
         pool_wait_bound: float,
+        pixel_wait_bound: float = 0.0,
+        pixel_wait: Callable[[], float] = lambda: 0.0,
         hold: float = 1.0,
         interval: float = 0.05,
         loop_lag_histogram: Histogram | None = None,
     ) -> None:
         self.loop_lag_bound = loop_lag_bound
         self.pool_wait_bound = pool_wait_bound
+        self.pixel_wait_bound = pixel_wait_bound
+        self._pixel_wait = pixel_wait
         self.hold = hold
         self.interval = interval
         self.lag = 0.0  # smoothed loop lag, seconds
@@ -56,6 +63,11 @@ class Load:
         if self.pool_wait_bound > 0 and seconds > self.pool_wait_bound:
             self._saturated()
 
+    def observe_pixel_wait(self) -> None:
+        """Reads how long pixel work has waited for a worker (each tick)."""
+        if self.pixel_wait_bound > 0 and self._pixel_wait() > self.pixel_wait_bound:
+            self._saturated()
+
     def _saturated(self) -> None:
         self._busy_until = max(self._busy_until, time.monotonic() + self.hold)
 
@@ -69,3 +81,4 @@ class Load:
             self.lag = 0.7 * self.lag + 0.3 * late
             if self.loop_lag_bound > 0 and self.lag > self.loop_lag_bound:
                 self._saturated()
+            self.observe_pixel_wait()

@@ -86,10 +86,12 @@ class Settings(BaseSettings):
     auth_attempts_per_email: int = Field(10, ge=1)
     # Per user per minute: step submissions, and admin requests.
     steps_per_minute: int = Field(120, ge=1)
-    # Overload: new steps are refused `503 busy` while the event loop lags (smoothed) or a pooled
-    # connection was waited for longer than these (server/load.py); 0 turns a bound off.
+    # Overload: new steps are refused `503 busy` while the event loop lags (smoothed), a pooled
+    # connection was waited for, or a call waits for a pixel worker longer than these
+    # (server/load.py); 0 turns a bound off.
     busy_loop_lag_ms: float = Field(150.0, ge=0)
     busy_pool_wait_ms: float = Field(250.0, ge=0)
+    busy_pixel_wait_ms: float = Field(1000.0, ge=0)
     admin_requests_per_minute: int = Field(240, ge=1)
 
     # Quotas and accounts (issue 12, findings 5-7 and 12; server/http/ratelimit.py).

@@ -104,6 +104,7 @@ def make_settings(database_url: str, data_dir: Path, **overrides) -> Settings:
         # arms it on purpose.
         busy_loop_lag_ms=0,
         busy_pool_wait_ms=0,
+        busy_pixel_wait_ms=0,
         **CHEAP_PASSWORDS,
     )
     values.update(overrides)

@@ -56,7 +56,7 @@ class Served:
         self.chosen_port = port is not None
         self._use_port(port or free_port())
         # No overload guard: a loaded test machine is not a saturated server.
-        quiet = {"BUSY_LOOP_LAG_MS": 0, "BUSY_POOL_WAIT_MS": 0}
+        quiet = {"BUSY_LOOP_LAG_MS": 0, "BUSY_POOL_WAIT_MS": 0, "BUSY_PIXEL_WAIT_MS": 0}
         self.env = {"MOCK_DELAY_MS": 0, "SESSION_SECRET": "test-secret", **quiet, **CHEAP_PASSWORD_ENV, **env}
         self.log: list[str] = []
 

@@ -198,7 +198,7 @@ class WorkerPool:
         self.busy_seconds = 0.0  # what the workers spent in calls, all together
         self._idle: list[_Worker] = []
         self._started = 0
-        self._waiting: deque[asyncio.Future[_Worker]] = deque()
+        self._waiting: deque[tuple[float, asyncio.Future[_Worker]]] = deque()  # (since, waiter)
 
     async def run(self, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         header, buffers = _dump((function, args, kwargs))
@@ -228,7 +228,7 @@ class WorkerPool:
             self._started += 1
             return _Worker()
         waiter: asyncio.Future[_Worker] = asyncio.get_running_loop().create_future()
-        self._waiting.append(waiter)
+        self._waiting.append((time.monotonic(), waiter))
         try:
             return await waiter
         except asyncio.CancelledError:
@@ -236,9 +236,16 @@ class WorkerPool:
                 self._give(waiter.result())
             raise
 
+    def oldest_wait(self) -> float:
+        """How long the longest-waiting caller has waited for a worker, in seconds (0: none waits)."""
+        for since, waiter in self._waiting:
+            if not waiter.done():
+                return time.monotonic() - since
+        return 0.0
+
     def _give(self, worker: _Worker) -> None:
         while self._waiting:
-            waiter = self._waiting.popleft()
+            _, waiter = self._waiting.popleft()
             if not waiter.done() and not waiter.get_loop().is_closed():
                 waiter.set_result(worker)
                 return
@@ -247,7 +254,7 @@ class WorkerPool:
     def _wake_next(self) -> None:
         """A worker was lost: the next waiter, if any, starts a new one."""
         while self._waiting:
-            waiter = self._waiting.popleft()
+            _, waiter = self._waiting.popleft()
             if not waiter.done() and not waiter.get_loop().is_closed():
                 self._started += 1
                 waiter.set_result(_Worker())

@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 from server.play.pixel_workers import WorkerPool
 
-__all__ = ["WORKERS", "run", "run_in_thread", "busy_seconds", "render_slots"]
+__all__ = ["WORKERS", "run", "run_in_thread", "busy_seconds", "oldest_wait", "render_slots"]
 
 T = TypeVar("T")
 
@@ -55,6 +55,12 @@ def busy_seconds() -> float:
     summed over workers): its rate over WORKERS says how near the steps' pixel work is to its
     ceiling. The render threads are not counted: renders are rare and bounded on their own."""
     return _processes.busy_seconds
+
+
+def oldest_wait() -> float:
+    """How long the longest-waiting call has waited for a worker process, in seconds: the
+    overload guard's third signal, since a backlog of pixel work no longer slows the loop."""
+    return _processes.oldest_wait()
 
 
 _slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()

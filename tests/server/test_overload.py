@@ -54,6 +54,25 @@ async def test_a_steps_pixel_work_and_the_generators_run_in_the_pixel_worker_pro
     assert {"build_context", "paint", "finish_tile"} <= set(ran), ran
 
 
+async def test_a_backlog_of_pixel_work_refuses_new_steps_busy(client, monkeypatch):
+    # Pixel work runs in other processes: its backlog slows neither the loop nor the pool.
+    class Backlogged:
+        def oldest_wait(self) -> float:
+            return 5.0
+
+    host, _ = await new_player(client)
+    room = await start(host, await open_room(host))
+    load = client.app.state.services.load
+    load.pixel_wait_bound = 1.0  # the tests' settings leave the guard off
+    load.observe_pixel_wait()
+    assert not load.busy()
+    monkeypatch.setattr(pixels, "_processes", Backlogged())
+    load.observe_pixel_wait()
+    refused = await submit(host, room["id"])
+    assert refused.status_code == 503, refused.text
+    assert refused.json()["error"]["code"] == "busy"
+
+
 async def test_the_step_route_documents_its_503(client):
     operation = (await client.get("/openapi.json")).json()["paths"]["/api/rooms/{room_id}/steps"]["post"]
     assert "Retry-After" in operation["responses"]["503"]["headers"]

@@ -132,6 +132,23 @@ def test_a_cancelled_call_loses_its_worker_and_the_next_call_gets_a_fresh_one(ru
     assert before != after
 
 
+def test_the_pool_tells_how_long_its_oldest_caller_has_waited(run, pool):
+    async def main():
+        stuck = asyncio.create_task(pool.run(time.sleep, 600))
+        await asyncio.sleep(0)  # the call is sent before it first waits
+        queued = asyncio.create_task(pool.run(os.getpid))
+        await asyncio.sleep(0)  # ... and this one waits behind it
+        waiting = pool.oldest_wait()
+        stuck.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await stuck
+        await queued  # on a fresh worker
+        return waiting, pool.oldest_wait()
+
+    waiting, after = run(main)
+    assert waiting > 0 and after == 0
+
+
 def test_callers_beyond_the_pools_size_wait_their_turn(run, pool):
     async def main():
         return await asyncio.gather(*(pool.run(where, index) for index in range(6)))
