@@ -11,7 +11,10 @@ So: no helper threads at all. A call pickles its function and arguments (protoco
 arrays and large bytes travel out of band through shared memory (an unlinked memfd each way, passed
 as a file descriptor and grown on demand), so only a small header crosses the socket; the loop
 watches the socket with add_reader and copies the answer's buffers out. The worker's answer keeps
-each buffer's read-only flag, so a frozen tile comes back frozen.
+each buffer's read-only flag, so a frozen tile comes back frozen. In bench/live.py (T=256, 100
+rooms, 1,000 watchers) the workers raised the steps/s at saturation by 10-15% over the thread in
+the same run and stayed below 80% busy; the price is those copies on the loop, ~0.14 ms per MiB
+each way (about 0.8 ms a step at T=256, 3 ms at T=512).
 
 A function must be importable by name (a module-level function, or a partial of one) and must not
 keep or change its arguments: it runs on copies in another process. A call whose caller is
