@@ -1,6 +1,7 @@
-"""Pixel work off the event loop: pure functions (contexts, seams, PNG and JPEG encoding,
-decoding, the generator's image work) in worker processes, and the whole-room renders that fill
-shared buffers piece by piece on threads. Both are sized from the CPU count, one fewer than cores,
+"""Pixel work off the event loop: pure functions (contexts, seams, PNG encoding and decoding, the
+generator's image work) in worker processes, and the whole-room renders that fill shared buffers
+piece by piece on threads. (A progress preview's small JPEG is encoded on the loop: see
+server/play/publisher.py.) Both are sized from the CPU count, one fewer than cores,
 so that the loop keeps a core.
 
 Processes, not threads, for the steps' work (server/play/pixel_workers.py says why and how): a
