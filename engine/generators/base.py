@@ -19,8 +19,9 @@ ProgressCallback = Callable[[float, "np.ndarray | None"], Awaitable[None]]
 
 class Offload(Protocol):
     """Runs a generator's image work (painting, request encoding, answer decoding, previews) off
-    the event loop. A server passes its bounded pixel pool, so that this work and the seam
-    correction together never hold more CPUs than the pool has workers; alone, asyncio.to_thread."""
+    the event loop; alone, asyncio.to_thread. The server passes its pixel worker processes, shared
+    with the seam correction: so the function must be module-level (pickled by name) and a pure
+    function of its arguments, which reach it as copies."""
 
     def __call__(self, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> Awaitable[T]: ...
 

@@ -115,9 +115,19 @@ class _Arena:
         return copies
 
 
-def _send_arena(conn: Connection, arena: _Arena, pid: int) -> None:
-    conn.send_bytes(pickle.dumps(("arena", arena.size)))
-    reduction.send_handle(conn, arena.fd, pid)
+def _write_out(
+    conn: Connection, arena: _Arena | None, buffers: list[pickle.PickleBuffer], pid: int
+) -> tuple[_Arena, list[tuple[int, int, bool]]]:
+    """Writes the buffers into the arena this side owns, first replacing it with a larger one (and
+    passing that to the other side, `pid`) when they do not fit: (the arena, the layout)."""
+    needed = sum(buffer.raw().nbytes for buffer in buffers)
+    if arena is None or arena.size < needed:
+        if arena is not None:
+            arena.close()
+        arena = _Arena.create(needed)
+        conn.send_bytes(pickle.dumps(("arena", arena.size)))
+        reduction.send_handle(conn, arena.fd, pid)
+    return arena, arena.write(buffers)
 
 
 def _receive_arena(conn: Connection, size: int, old: _Arena | None) -> _Arena:
@@ -143,13 +153,7 @@ class _Worker:
 
     async def call(self, header: bytes, buffers: list[pickle.PickleBuffer]) -> tuple[str, Any, float]:
         """(outcome, value, the worker's busy seconds): ("returned", result) or ("raised", exception)."""
-        needed = sum(buffer.raw().nbytes for buffer in buffers)
-        if self.requests is None or self.requests.size < needed:
-            if self.requests is not None:
-                self.requests.close()
-            self.requests = _Arena.create(needed)
-            _send_arena(self.conn, self.requests, self.process.pid)
-        layout = self.requests.write(buffers)
+        self.requests, layout = _write_out(self.conn, self.requests, buffers, self.process.pid)
         loop = asyncio.get_running_loop()
         answered: asyncio.Future[tuple[Any, list[tuple[int, int, bool]], float]] = loop.create_future()
         fd = self.conn.fileno()
@@ -246,22 +250,27 @@ class WorkerPool:
                 return time.monotonic() - since
         return 0.0
 
-    def _give(self, worker: _Worker) -> None:
+    def _next_waiter(self) -> asyncio.Future[_Worker] | None:
+        """The longest-waiting caller still waiting (gone ones are dropped), or None."""
         while self._waiting:
             _, waiter = self._waiting.popleft()
             if not waiter.done() and not waiter.get_loop().is_closed():
-                waiter.set_result(worker)
-                return
-        self._idle.append(worker)
+                return waiter
+        return None
+
+    def _give(self, worker: _Worker) -> None:
+        waiter = self._next_waiter()
+        if waiter is None:
+            self._idle.append(worker)
+        else:
+            waiter.set_result(worker)
 
     def _wake_next(self) -> None:
         """A worker was lost: the next waiter, if any, starts a new one."""
-        while self._waiting:
-            _, waiter = self._waiting.popleft()
-            if not waiter.done() and not waiter.get_loop().is_closed():
-                self._started += 1
-                waiter.set_result(_Worker())
-                return
+        waiter = self._next_waiter()
+        if waiter is not None:
+            self._started += 1
+            waiter.set_result(_Worker())
 
     def close(self) -> None:
         """Ends the idle workers (a worker ends by itself when this process does)."""
@@ -295,13 +304,7 @@ def _serve(conn: Connection) -> None:
             payload, buffers = _dump(outcome)
         except Exception as exc:  # noqa: BLE001 - an unpicklable result or exception
             payload, buffers = _dump(("raised", RuntimeError(f"pixel worker could not return {outcome[1]!r}: {exc}")))
-        needed = sum(buffer.raw().nbytes for buffer in buffers)
-        if answers is None or answers.size < needed:
-            if answers is not None:
-                answers.close()
-            answers = _Arena.create(needed)
-            _send_arena(conn, answers, os.getppid())
-        answer_layout = answers.write(buffers)
+        answers, answer_layout = _write_out(conn, answers, buffers, os.getppid())
         del outcome, buffers
         conn.send_bytes(pickle.dumps(("answer", payload, answer_layout, time.perf_counter() - started)))
 

@@ -52,6 +52,7 @@ class TileCache:
         if data is None:
             raise RuntimeError(f"blob {sha256} is missing")
         tile = await pixels.run(engine.decode_png, data)
+        tile.flags.writeable = False  # ours alone (a worker's answer): kept as it is, not copied
         self.remember(sha256, tile)
         return self._tiles[sha256]
 
