@@ -109,6 +109,7 @@ async def open_services(
         db = await open_database(settings, stack)
         metrics.track_pool(db.size, db.idle)
         metrics.track_pixel_pool(pixels.busy_seconds, pixels.WORKERS)
+        pixels.start()
         load = await stack.enter_async_context(
             Load(
                 loop_lag_bound=settings.busy_loop_lag_ms / 1000,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
@@ -27,6 +28,10 @@ def echo(*values: Any) -> tuple[Any, ...]:
 
 def where(value: Any) -> tuple[Any, int]:
     return value, os.getpid()
+
+
+def niceness_and_loaded(module: str) -> tuple[int, bool]:
+    return os.nice(0), module in sys.modules
 
 
 @pytest.fixture(scope="module")
@@ -156,3 +161,21 @@ def test_callers_beyond_the_pools_size_wait_their_turn(run, pool):
     answers = run(main)
     assert [value for value, _ in answers] == list(range(6))
     assert len({pid for _, pid in answers}) == 1  # one worker, as the pool's size says
+
+
+@pytest.mark.parametrize("preload", [(), ("wave",)])
+def test_started_workers_wait_below_the_servers_priority_with_their_modules_loaded(run, preload):
+    pool = WorkerPool(1, niceness=5, preload=preload)
+    try:
+        pool.start()
+        (started,) = pool._idle  # running before any call
+
+        async def main():
+            return await pool.run(niceness_and_loaded, "wave"), await pool.run(os.getpid)
+
+        (niceness, loaded), pid = run(main)
+    finally:
+        pool.close()
+    assert pid == started.process.pid
+    assert niceness == min(19, os.nice(0) + 5)
+    assert loaded == bool(preload)  # nothing else in the worker imports the stdlib's `wave`
