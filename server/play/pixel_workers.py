@@ -1,9 +1,9 @@
 """Pure pixel functions in worker processes, driven by the event loop itself.
 
 Why processes: numpy, Pillow and zlib release the GIL around each large operation and take it back
-after, so a pixel thread beside a busy event loop waits up to the interpreter's switch interval (5
-ms) at every one of its hundreds of operations. bench/live.py saturated its one pixel thread at ~30
-steps/s (T=256) with the thread's jobs taking ~33 ms of wall time for ~15 ms of work, and two
+after, so a pixel thread beside a busy event loop waits up to the interpreter's switch interval
+(5 ms) at every one of its hundreds of operations. bench/live.py saturated its one pixel thread at
+~30 steps/s (T=256) with the thread's jobs taking ~33 ms of wall time for ~15 ms of work, and two
 threads did no better. Measured in isolation (a thread spinning pure Python beside the work, T=256):
 a step's pixel work took 17 ms alone and 877 ms beside the spinner on a thread; 61 ms in a
 `concurrent.futures` process pool, whose feeder and result threads wait on the GIL in the same way.
