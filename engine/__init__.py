@@ -35,7 +35,7 @@ from engine.geometry import (
     frontier,
     target_cell,
 )
-from engine.png import decode_png, encode_jpeg_preview, encode_png
+from engine.png import PngWriter, decode_png, encode_jpeg_preview, encode_png
 from engine.seam import METHODS as SEAM_METHODS
 from engine.seam import Method as SeamMethod
 from engine.seam import SeamResult, context_drift, correct_seams, seam_score
@@ -62,6 +62,7 @@ __all__ = [
     "seam_score",
     "context_drift",
     "encode_png",
+    "PngWriter",
     "decode_png",
     "encode_jpeg_preview",
     # generators

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from engine import InvalidImage, decode_png, encode_jpeg_preview, encode_png
+from engine import InvalidImage, PngWriter, decode_png, encode_jpeg_preview, encode_png
 
 
 def _image(seed: int = 0, shape=(48, 64, 4)) -> np.ndarray:
@@ -66,3 +68,50 @@ def test_jpeg_preview_is_a_small_jpeg(shape):
         assert max(preview.size) <= 128
         width, height = preview.size
         assert abs(width / height - shape[1] / shape[0]) < 0.1
+
+
+def _idat_rows(png: bytes, row_bytes: int) -> np.ndarray:
+    """The decompressed image data of a PNG, one row (filter byte first) per line."""
+    data, position = b"", 8
+    while position < len(png):
+        (length,), kind = struct.unpack(">I", png[position : position + 4]), png[position + 4 : position + 8]
+        if kind == b"IDAT":
+            data += png[position + 8 : position + 8 + length]
+        position += 12 + length
+    return np.frombuffer(zlib.decompress(data), np.uint8).reshape(-1, 1 + row_bytes)
+
+
+def test_a_png_written_in_blocks_is_the_png_written_at_once():
+    rgba = _image(2, shape=(37, 19, 4))
+    writer = PngWriter(19, 37, 4)
+    for first in range(0, 37, 8):
+        writer.add(rgba[first : first + 8])
+    assert writer.finish() == encode_png(rgba)
+
+
+def test_every_row_is_filtered_with_up():
+    # Smooth rows differ little from the row above: the filter that makes a tile's PNG cheap.
+    rgba = _image(3, shape=(16, 8, 4))
+    rows = _idat_rows(encode_png(rgba), 8 * 4)
+    assert (rows[:, 0] == 2).all()
+    assert np.array_equal(rows[0, 1:], rgba[0].ravel())
+    assert np.array_equal(rows[1:, 1:], (rgba[1:].astype(np.int16) - rgba[:-1]).astype(np.uint8).reshape(15, -1))
+
+
+@pytest.mark.parametrize("channels, mode", [(1, "L"), (2, "LA"), (3, "RGB"), (4, "RGBA")])
+def test_png_writer_writes_every_channel_count(channels, mode):
+    pixels = _image(4, shape=(9, 11, channels))
+    writer = PngWriter(11, 9, channels)
+    writer.add(pixels)
+    with Image.open(io.BytesIO(writer.finish())) as image:
+        assert image.mode == mode and np.array_equal(np.asarray(image).reshape(9, 11, channels), pixels)
+
+
+def test_png_writer_refuses_rows_that_do_not_continue_it():
+    writer = PngWriter(4, 3, 4)
+    for wrong in (np.zeros((1, 5, 4), np.uint8), np.zeros((1, 4, 3), np.uint8), np.zeros((4, 4, 4), np.uint8)):
+        with pytest.raises(ValueError):
+            writer.add(wrong)
+    writer.add(np.zeros((2, 4, 4), np.uint8))
+    with pytest.raises(ValueError, match="never added"):
+        writer.finish()
