@@ -18,11 +18,11 @@ What it does:
    --baseline-tree older than schema version 11, the clock at TX2's BEGIN), so the latency runs
    from the commit to the last watcher of that event.
 3. Per rate: achieved steps/s, server CPU per committed step (the server processes and their
-   children), commit-to-last-watcher p50/p99, pool wait p99 (the server's
-   exquisite_db_pool_wait_seconds histogram, when it has one), loop lag p99 (a ping/pong probe
-   through the server's event loop every 20 ms), how busy the pixel pool was (the server's
-   exquisite_pixel_busy_seconds over its workers' time, when it exports it), refusals (503
-   busy), and the share of progress frames.
+   children; in brackets the children alone, the pixel workers), commit-to-last-watcher
+   p50/p99, pool wait p99 (the server's exquisite_db_pool_wait_seconds histogram, when it has
+   one), loop lag p99 (a ping/pong probe through the server's event loop every 20 ms), how busy
+   the pixel pool was (the server's exquisite_pixel_busy_seconds over its workers' time, when it
+   exports it), refusals (503 busy), and the share of progress frames.
 4. Then a bare websockets server (its own process), the same watcher processes, and the same
    rooms: it broadcasts frames of the same size at each rate the real server achieved, stamped at
    send; its p99 and the ratio are printed beside.
@@ -311,17 +311,20 @@ class LoopProbe:
         await self.ws.close()
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    total = 0.0
+def cpu_seconds(pids: list[int]) -> tuple[float, float]:
+    """CPU seconds of the server processes and their children (pixel workers) together, and of
+    the children alone."""
+    total = children = 0.0
     for pid in pids:
         try:
             process = psutil.Process(pid)
             for one in [process, *process.children(recursive=True)]:
                 times = one.cpu_times()
                 total += times.user + times.system
+                children += 0.0 if one is process else times.user + times.system
         except psutil.NoSuchProcess:
             pass
-    return total
+    return total, children
 
 
 _BUCKET = re.compile(r'^exquisite_db_pool_wait_seconds_bucket\{le="([^"]+)"\} (\S+)$', re.MULTILINE)
@@ -483,7 +486,10 @@ async def run_exquisite(tmp: Path, args, tree: Path | None = None) -> list[dict]
                             "rate": rate,
                             "steps": len(keys),
                             "achieved": len(keys) / elapsed,
-                            "cpu_ms": (cpu_seconds(pids) - cpu) * 1000 / max(1, len(keys)),
+                            "cpu_ms": [
+                                (after - before) * 1000 / max(1, len(keys))
+                                for after, before in zip(cpu_seconds(pids), cpu, strict=True)
+                            ],
                             "keys": keys,
                             "pool_wait": bucket_p99(pool_wait_buckets(scraped), pool_wait_buckets(rescraped)),
                             "pixel_busy": pool_share(pixel_busy(scraped), pixel_busy(rescraped), elapsed),
@@ -612,7 +618,7 @@ async def main() -> None:
     for name, phases in runs:
         print(f" {name}")
         print(
-            "  offered  achieved  cpu/step   c2l p50   c2l p99   pool wait p99   loop lag p99  pixels  503s"
+            "  offered  achieved  cpu/step (workers)   c2l p50   c2l p99   pool wait p99   loop lag p99  pixels  503s"
             "  missed   bare p99   ratio"
         )
         for phase in phases:
@@ -621,7 +627,8 @@ async def main() -> None:
             bare_p99 = percentile(bare[offset], 0.99) if bare else float("nan")
             offset += 1
             print(
-                f"  {phase['rate']:7g}  {phase['achieved']:8.1f}  {phase['cpu_ms']:6.1f} ms"
+                f"  {phase['rate']:7g}  {phase['achieved']:8.1f}"
+                f"  {phase['cpu_ms'][0]:6.1f} ms ({phase['cpu_ms'][1]:5.1f} ms)"
                 f"  {percentile(lat, 0.5):6.1f} ms  {p99:6.1f} ms  {phase['pool_wait']:>13}"
                 f"  {phase['loop_lag']:9.1f} ms  {phase['pixel_busy']:>6}  {phase['refused']:4d}  {phase['missing']:6d}"
                 f"  {bare_p99:6.1f} ms  {p99 / bare_p99:6.2f}"
