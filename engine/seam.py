@@ -245,15 +245,18 @@ def _blend(
         for edge in edges:
             data[edge] = data[edge] - _plane(trend, *_GHOST_LINES[edge](along, tile_size), tile_size)
     field = harmonic_correction(data, tile_size)  # (3, T, T)
-    if trend is not None:  # the field was the correction less the plane
-        position = (along / tile_size).astype(np.float32)
-        field += (trend[:, 0, None, None] + trend[:, 1, None, None] * position).astype(np.float32)  # a + b x
-        field += (trend[:, 2, None, None] * position[:, None]).astype(np.float32)  # + c y
-    planar_rgb = np.moveaxis(tile[..., :3], 2, 0)
-    field += planar_rgb
-    np.rint(field, out=field)
-    np.clip(field, 0, 255, out=field)
-    np.copyto(planar_rgb, field, casting="unsafe")
+    position = (along / tile_size).astype(np.float32)
+    # A channel at a time: each pass then reads and writes one plane while it is in the cache.
+    for channel, correction in enumerate(field):
+        if trend is not None:  # the field was the correction less the plane
+            a, b, c = trend[channel]
+            correction += (a + b * position).astype(np.float32)  # a + b x, along each row
+            correction += (c * position[:, None]).astype(np.float32)  # + c y
+        rgb = tile[..., channel]
+        correction += rgb
+        np.rint(correction, out=correction)
+        np.clip(correction, 0, 255, out=correction)
+        np.copyto(rgb, correction, casting="unsafe")
 
 
 # --- the offset method --------------------------------------------------------------------------

@@ -1,7 +1,19 @@
 """How a pixel worker call's values travel: pickled (protocol 5) with arrays and large bytes out of
-band, through shared memory that one side writes and the other maps (server/play/pixel_workers.py
-says why). Each side owns the arena it writes, an unlinked memfd replaced by a larger one, passed
-over the socket, when a call's values do not fit."""
+band, through shared memory (unlinked memfds, passed over the socket as file descriptors), so only
+a small header crosses the socket (server/play/pixel_workers.py says why).
+
+- Arguments: the loop copies them into its request arena, one memfd it reuses (and replaces with a
+  larger one when a call's values do not fit), which the worker reads in place.
+- Answers: the worker writes each into a segment, a memfd of its own that it lends to the loop;
+  the loop maps it and the answer's arrays are views of it, not copies. The segment stays lent
+  while any view of it lives on the loop's side; when the last goes, the loop says so with its
+  next call and the worker writes a later answer there (its pages already touched).
+- An argument that is such a view (a step's context, its painted window, a cached tile) is not
+  copied back: the call names the segment and the offset, and the worker reads its own mapping.
+
+So a step's arrays cross the socket by name once painted: at T=512 about 20 MiB of copies a
+step on the loop fell to the neighbours' few MiB.
+"""
 
 from __future__ import annotations
 
@@ -10,16 +22,26 @@ import io
 import mmap
 import os
 import pickle
+import weakref
 from multiprocessing import reduction
 from multiprocessing.connection import Connection
 from typing import Any
 
-__all__ = ["Arena", "dump", "write_out", "receive_arena"]
+import numpy as np
+
+__all__ = ["Arena", "Lent", "Segments", "Layout", "dump", "write_out", "receive_arena", "views"]
 
 # Bytes objects this large travel out of band too (PNG tiles, decoded answers); smaller ones stay
 # in the header, where a copy costs less than a buffer's bookkeeping.
 _OUT_OF_BAND_BYTES = 64 * 1024
 _MIN_ARENA = 1 << 20
+# Free segments a worker keeps for later answers; more are closed (a burst of large answers
+# should not pin its memory for good).
+_SPARE_SEGMENTS = 4
+
+# Where each buffer of a call's values is: (segment, offset, length, read-only), segment None for
+# the request arena.
+Layout = list[tuple[int | None, int, int, bool]]
 
 
 class _Pickler(pickle.Pickler):
@@ -38,16 +60,24 @@ def dump(obj: Any) -> tuple[bytes, list[pickle.PickleBuffer]]:
     return stream.getvalue(), buffers
 
 
+def _address(buffer: Any) -> int:
+    return int(np.frombuffer(buffer, dtype=np.uint8).ctypes.data)
+
+
 class Arena:
-    """Shared memory one side writes and the other maps: an unlinked memfd, replaced when too small."""
+    """Shared memory one side writes and the other maps: an unlinked memfd."""
 
     def __init__(self, fd: int, size: int) -> None:
         self.fd, self.size = fd, size
         self.map = mmap.mmap(fd, size)
 
+    @staticmethod
+    def size_for(needed: int) -> int:
+        return max(_MIN_ARENA, 1 << (needed - 1).bit_length())
+
     @classmethod
-    def create(cls, size: int) -> Arena:
-        size = max(_MIN_ARENA, 1 << (size - 1).bit_length())
+    def create(cls, needed: int) -> Arena:
+        size = cls.size_for(needed)
         fd = os.memfd_create("exquisite-pixels", os.MFD_CLOEXEC)
         os.ftruncate(fd, size)
         return cls(fd, size)
@@ -59,37 +89,35 @@ class Arena:
             self.map.close()
         os.close(self.fd)
 
-    def write(self, buffers: list[pickle.PickleBuffer]) -> list[tuple[int, int, bool]]:
-        """Copies the buffers in back to back: [(offset, length, read-only)]."""
-        layout, offset = [], 0
+    def write(self, buffers: list[pickle.PickleBuffer], segment: int | None = None) -> Layout:
+        """Copies the buffers in back to back."""
+        layout: Layout = []
+        offset = 0
         for buffer in buffers:
             raw = buffer.raw()
             self.map[offset : offset + raw.nbytes] = raw
-            layout.append((offset, raw.nbytes, raw.readonly))
+            layout.append((segment, offset, raw.nbytes, raw.readonly))
             offset += raw.nbytes
         return layout
 
-    def views(self, layout: list[tuple[int, int, bool]]) -> list[memoryview]:
-        """The buffers in place (the worker's side: valid until the next call)."""
-        whole = memoryview(self.map)
-        return [whole[offset : offset + length] for offset, length, _ in layout]
 
-    def copies(self, layout: list[tuple[int, int, bool]]) -> list[memoryview]:
-        """The buffers copied out, read-only where they were (the loop's side)."""
-        copies = []
-        with memoryview(self.map) as whole:
-            for offset, length, readonly in layout:
-                copy = memoryview(bytearray(whole[offset : offset + length]))
-                copies.append(copy.toreadonly() if readonly else copy)
-        return copies
+def views(layout: Layout, maps: dict[int | None, mmap.mmap]) -> list[memoryview]:
+    """The buffers in place, read-only where they were sent so."""
+    found = []
+    for segment, offset, length, readonly in layout:
+        view = memoryview(maps[segment])[offset : offset + length]
+        found.append(view.toreadonly() if readonly else view)
+    return found
 
 
 def write_out(
     conn: Connection, arena: Arena | None, buffers: list[pickle.PickleBuffer], pid: int
-) -> tuple[Arena, list[tuple[int, int, bool]]]:
-    """Writes the buffers into the arena this side owns, first replacing it with a larger one (and
-    passing that to the other side, `pid`) when they do not fit: (the arena, the layout)."""
+) -> tuple[Arena | None, Layout]:
+    """Writes the buffers into the request arena, first replacing it with a larger one (and passing
+    that to the worker, `pid`) when they do not fit: (the arena, the layout)."""
     needed = sum(buffer.raw().nbytes for buffer in buffers)
+    if not needed:
+        return arena, [(None, 0, 0, buffer.raw().readonly) for buffer in buffers]
     if arena is None or arena.size < needed:
         if arena is not None:
             arena.close()
@@ -103,3 +131,84 @@ def receive_arena(conn: Connection, size: int, old: Arena | None) -> Arena:
     if old is not None:
         old.close()
     return Arena(reduction.recv_handle(conn), size)
+
+
+class Segments:
+    """The worker's side: the segments its answers are written into, lent or free. A free segment
+    is reused only for an answer of its own size class (a power of two), so that a segment the
+    loop keeps for long (a cached tile) holds no more than twice its answer."""
+
+    def __init__(self) -> None:
+        self._all: dict[int, Arena] = {}
+        self._free: dict[int, None] = {}  # oldest given back first
+        self._next = 0
+
+    def maps(self) -> dict[int | None, mmap.mmap]:
+        return {segment: arena.map for segment, arena in self._all.items()}
+
+    def release(self, segments: list[int]) -> None:
+        self._free.update(dict.fromkeys(segment for segment in segments if segment in self._all))
+        while len(self._free) > _SPARE_SEGMENTS:
+            oldest = next(iter(self._free))
+            del self._free[oldest]
+            self._all.pop(oldest).close()
+
+    def lend(self, conn: Connection, buffers: list[pickle.PickleBuffer], pid: int) -> Layout:
+        """Writes the buffers into a free segment of their size class (or a new one) and sends its
+        descriptor; the answer's message must follow at once."""
+        needed = sum(buffer.raw().nbytes for buffer in buffers)
+        size = Arena.size_for(needed)
+        segment = next((s for s in reversed(self._free) if self._all[s].size == size), None)
+        if segment is None:
+            segment, self._next = self._next, self._next + 1
+            self._all[segment] = Arena.create(size)
+        else:
+            del self._free[segment]
+        arena = self._all[segment]
+        layout = arena.write(buffers, segment)
+        conn.send_bytes(pickle.dumps(("segment", segment, arena.size)))
+        reduction.send_handle(conn, arena.fd, pid)
+        return layout
+
+
+class Lent:
+    """The loop's side: the worker's segments it maps, each given back (named by `released()`) once
+    no view of it is left here."""
+
+    def __init__(self) -> None:
+        self._mapped: dict[int, tuple[int, int, weakref.ref[mmap.mmap]]] = {}  # id(map) -> (segment, start, ref)
+        self._released: list[int] = []
+
+    def map(self, conn: Connection, segment: int, size: int) -> mmap.mmap:
+        """Maps the segment whose descriptor comes next on `conn`."""
+        fd = reduction.recv_handle(conn)
+        try:
+            lent = mmap.mmap(fd, size)
+        finally:
+            os.close(fd)  # the map holds a descriptor of its own
+        key = id(lent)
+        self._mapped[key] = (segment, _address(lent), weakref.ref(lent, lambda _: self._give_back(key, segment)))
+        return lent
+
+    def _give_back(self, key: int, segment: int) -> None:
+        # May run on any thread, whichever dropped the last view: a pop and an append are atomic.
+        self._mapped.pop(key, None)
+        self._released.append(segment)
+
+    def find(self, buffer: pickle.PickleBuffer) -> tuple[int, int] | None:
+        """(segment, offset) if the buffer is a view of a segment mapped here, else None."""
+        owner: Any = buffer.raw().obj
+        while isinstance(owner, np.ndarray):
+            owner = owner.base
+        if not isinstance(owner, memoryview) or not isinstance(owner.obj, mmap.mmap):
+            return None
+        found = self._mapped.get(id(owner.obj))
+        if found is None or found[2]() is not owner.obj:
+            return None
+        segment, start, _ = found
+        return segment, _address(buffer.raw()) - start
+
+    def released(self) -> list[int]:
+        """The segments given back since the last time asked."""
+        taken, self._released = self._released, []
+        return taken

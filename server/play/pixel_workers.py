@@ -8,17 +8,21 @@ threads did no better. Measured in isolation (a thread spinning pure Python besi
 a step's pixel work took 17 ms alone and 877 ms beside the spinner on a thread; 61 ms in a
 `concurrent.futures` process pool, whose feeder and result threads wait on the GIL in the same way.
 So: no helper threads at all. A call pickles its function and arguments (protocol 5) on the loop;
-arrays and large bytes travel out of band through shared memory (an unlinked memfd each way, passed
-as a file descriptor and grown on demand: server/play/pixel_transport.py), so only a small header
-crosses the socket; the loop watches the socket with add_reader and copies the answer's buffers out.
-The worker's answer keeps each buffer's read-only flag, so a frozen tile comes back frozen. In
+arrays and large bytes travel out of band through shared memory (server/play/pixel_transport.py:
+arguments copied into an arena, answers mapped where the worker wrote them and passed back by
+name), so only a small header crosses the socket; the loop watches the socket with add_reader. The
+worker's answer keeps each buffer's read-only flag, so a frozen tile comes back frozen. In
 bench/live.py (T=256, 100 rooms, 1,000 watchers) the workers raised the steps/s at saturation by
-10-15% over the thread in the same run and stayed below 80% busy; the price is those copies on the
-loop, ~0.14 ms per MiB each way (about 0.8 ms a step at T=256, 3 ms at T=512).
+10-15% over the thread in the same run and stayed below 80% busy. Copying every answer out and
+back in cost the loop ~0.14 ms per MiB each way, 3 ms a step at T=512; a step's chain of calls
+(context, a pass through the worker, the tile cut) at T=512 costs the loop 1.3 ms with answers
+mapped and passed back by name against 3.3 ms with copies, the worker 2.8 against 2.0.
 
 A function must be importable by name (a module-level function, or a partial of one) and must not
-keep or change its arguments: it runs on copies in another process. A call whose caller is
-cancelled, or whose worker dies, loses the worker (it is killed); the next call starts a fresh one.
+keep or change its arguments: it runs in another process, on copies or on the loop's own views of
+an earlier answer (which the caller, in turn, must not change while the call runs). A call whose
+caller is cancelled, or whose worker dies, loses the worker (it is killed); the next call starts a
+fresh one.
 
 Workers run `niceness` steps below their server: pixel work is throughput, the loop's frames are
 latency, so when the cores are short the scheduler gives them to the loop first (a step waits
@@ -31,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import mmap
 import os
 import pickle
 import socket
@@ -42,7 +47,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
-from server.play.pixel_transport import Arena, dump, receive_arena, write_out
+from server.play.pixel_transport import Arena, Layout, Lent, Segments, dump, receive_arena, views, write_out
 
 __all__ = ["WorkerDied", "WorkerPool"]
 
@@ -65,34 +70,40 @@ class _Worker:
         )
         theirs.close()
         self.conn = Connection(ours.detach())
-        self.requests: Arena | None = None  # ours: the arguments
-        self.answers: Arena | None = None  # theirs: the results
+        self.requests: Arena | None = None  # ours: the arguments we copy
+        self.lent = Lent()  # theirs: the segments their answers are in
+        self._answer_segment: mmap.mmap | None = None
 
     async def call(self, header: bytes, buffers: list[pickle.PickleBuffer]) -> tuple[str, Any, float]:
         """(outcome, value, the worker's busy seconds): ("returned", result) or ("raised", exception)."""
-        self.requests, layout = write_out(self.conn, self.requests, buffers, self.process.pid)
+        found = [self.lent.find(buffer) for buffer in buffers]
+        self.requests, copied = write_out(
+            self.conn, self.requests, [b for b, at in zip(buffers, found, strict=True) if at is None], self.process.pid
+        )
+        layout = _merged(buffers, found, copied)
         loop = asyncio.get_running_loop()
-        answered: asyncio.Future[tuple[Any, list[tuple[int, int, bool]], float]] = loop.create_future()
+        answered: asyncio.Future[tuple[Any, Layout, float]] = loop.create_future()
         fd = self.conn.fileno()
         loop.add_reader(fd, self._on_readable, answered)
         # The loop's reader made the socket non-blocking; a message is read whole once it starts
-        # (the worker writes each in one go, and they are small: the data are in the arenas).
+        # (the worker writes each in one go, and they are small: the data are in shared memory).
         os.set_blocking(fd, True)
         try:
-            self.conn.send_bytes(pickle.dumps(("call", header, layout)))
+            self.conn.send_bytes(pickle.dumps(("call", header, layout, self.lent.released())))
             payload, layout, seconds = await answered
         finally:
             loop.remove_reader(fd)
-        assert self.answers is not None
-        outcome, value = pickle.loads(payload, buffers=self.answers.copies(layout))
+        segment, self._answer_segment = self._answer_segment, None
+        maps: dict[int | None, mmap.mmap] = {} if segment is None else {layout[0][0]: segment}
+        outcome, value = pickle.loads(payload, buffers=views(layout, maps))
         return outcome, value, seconds
 
     def _on_readable(self, answered: asyncio.Future) -> None:
         try:
             while not answered.done() and self.conn.poll():
                 message = pickle.loads(self.conn.recv_bytes())
-                if message[0] == "arena":
-                    self.answers = receive_arena(self.conn, message[1], self.answers)
+                if message[0] == "segment":
+                    self._answer_segment = self.lent.map(self.conn, message[1], message[2])
                 else:
                     answered.set_result(message[1:])
         except (EOFError, OSError) as exc:
@@ -106,11 +117,20 @@ class _Worker:
 
     def close(self) -> None:
         self.conn.close()
-        for arena in (self.requests, self.answers):
-            if arena is not None:
-                arena.close()
+        if self.requests is not None:
+            self.requests.close()
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=5)
+
+
+def _merged(buffers: list[pickle.PickleBuffer], found: list[tuple[int, int] | None], copied: Layout) -> Layout:
+    """The layout of all the buffers, in order: the copied ones where write_out put them, the
+    others where they already are, in a segment of the worker's."""
+    written = iter(copied)
+    return [
+        next(written) if at is None else (at[0], at[1], buffer.raw().nbytes, buffer.raw().readonly)
+        for buffer, at in zip(buffers, found, strict=True)
+    ]
 
 
 class WorkerPool:
@@ -128,7 +148,7 @@ class WorkerPool:
 
     async def run(self, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         header, buffers = dump((function, args, kwargs))
-        worker = await self._take()
+        worker = await self._take(buffers)
         try:
             outcome, value, seconds = await worker.call(header, buffers)
         except BaseException:
@@ -152,9 +172,13 @@ class WorkerPool:
     def _new_worker(self) -> _Worker:
         return _Worker(self.niceness, self.preload)
 
-    async def _take(self) -> _Worker:
+    async def _take(self, buffers: list[pickle.PickleBuffer]) -> _Worker:
+        """An idle worker (the one whose answers the call passes back, if idle: those need no
+        copy), a new one, or the next to be given back."""
         while self._idle:
-            worker = self._idle.pop()
+            # Among equals the one given back last, as a stack would: its memory is the warmest.
+            worker = max(reversed(self._idle), key=lambda idle: sum(idle.lent.find(b) is not None for b in buffers))
+            self._idle.remove(worker)
             if worker.process.poll() is None:
                 return worker
             self._started -= 1  # it ended while idle (killed, out of memory): start another
@@ -210,7 +234,7 @@ class WorkerPool:
 def _serve(conn: Connection) -> None:
     """The worker's loop: one call at a time until the socket closes."""
     requests: Arena | None = None
-    answers: Arena | None = None
+    segments = Segments()
     while True:
         try:
             message = pickle.loads(conn.recv_bytes())
@@ -219,20 +243,23 @@ def _serve(conn: Connection) -> None:
         if message[0] == "arena":
             requests = receive_arena(conn, message[1], requests)
             continue
-        _, header, layout = message
+        _, header, layout, released = message
+        segments.release(released)
         started = time.perf_counter()
         try:
-            assert requests is not None or not layout
-            function, args, kwargs = pickle.loads(header, buffers=requests.views(layout) if requests else [])
+            maps = segments.maps()
+            if requests is not None:
+                maps[None] = requests.map
+            function, args, kwargs = pickle.loads(header, buffers=views(layout, maps))
             outcome: tuple[str, Any] = ("returned", function(*args, **kwargs))
-            del function, args, kwargs  # they are views of the arena, which the next call reuses
+            del function, args, kwargs  # views of shared memory that later calls reuse
         except Exception as exc:  # noqa: BLE001 - the caller's to handle: it is raised there
             outcome = ("raised", exc)
         try:
             payload, buffers = dump(outcome)
         except Exception as exc:  # noqa: BLE001 - an unpicklable result or exception
             payload, buffers = dump(("raised", RuntimeError(f"pixel worker could not return {outcome[1]!r}: {exc}")))
-        answers, answer_layout = write_out(conn, answers, buffers, os.getppid())
+        answer_layout = segments.lend(conn, buffers, os.getppid()) if buffers else []
         del outcome, buffers
         conn.send_bytes(pickle.dumps(("answer", payload, answer_layout, time.perf_counter() - started)))
 

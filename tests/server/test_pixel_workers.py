@@ -5,6 +5,7 @@ turn; on asyncio's own loop and on uvloop, which the server runs."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 import sys
@@ -76,6 +77,61 @@ def test_engine_functions_give_the_same_bytes_in_a_worker(run, pool):
     context, png = run(main)
     assert np.array_equal(context, engine.build_context({(-1, 0): tile}, (0, 0), 64))
     assert png == engine.encode_png(context)
+
+
+def test_an_answer_passed_back_is_read_where_it_is_not_copied(run):
+    pool = WorkerPool(1)  # its own: no call has copied anything into its worker yet
+
+    async def main():
+        window = await pool.run(np.full, (512, 512, 4), 7, np.uint8)
+        sums = await pool.run(np.sum, window), await pool.run(np.sum, window[100:300])
+        (worker,) = pool._idle
+        return window.flags.writeable, sums, worker.requests
+
+    try:
+        writable, sums, copied = run(main)
+    finally:
+        pool.close()
+    assert writable and sums == (512 * 512 * 4 * 7, 200 * 512 * 4 * 7)
+    assert copied is None  # no request arena was ever needed
+
+
+def test_a_call_goes_to_the_idle_worker_whose_answer_it_passes_back(run):
+    pool = WorkerPool(2)
+
+    async def main():
+        await asyncio.gather(pool.run(where, 1), pool.run(where, 2))  # both workers started, idle
+        window, holder = await pool.run(where, np.ones((256, 256, 4), np.uint8))
+        pool._idle.sort(key=lambda idle: idle.process.pid != holder)  # the other one is next in line
+        return holder, await pool.run(os.getpid), await pool.run(where, window)
+
+    try:
+        holder, next_in_line, (_, answered_by) = run(main)
+    finally:
+        pool.close()
+    assert next_in_line != holder and answered_by == holder
+
+
+def answer_and_open_files(size: int, value: int) -> tuple[np.ndarray, int]:
+    return np.full(size, value, np.uint8), len(os.listdir("/proc/self/fd"))
+
+
+def test_an_answer_still_held_is_never_written_over_and_one_let_go_is_reused(run, pool):
+    async def main():
+        held, _ = await pool.run(answer_and_open_files, 3 << 20, 1)
+        files = []
+        for value in range(2, 40):
+            answer, open_files = await pool.run(answer_and_open_files, 3 << 20, value)
+            assert (answer == value).all()
+            files.append(open_files)
+            del answer
+            gc.collect()  # the last view goes now: the loop gives the segment back with its next call
+        return held, files
+
+    held, files = run(main)
+    assert (held == 1).all()  # 38 answers of its size class later
+    # One more segment after the first answer (the one let go, now free), and no more after that.
+    assert len(set(files[1:])) == 1
 
 
 def worker_before_and_after(run, pool: WorkerPool, between: Callable[[int], Awaitable[None]]) -> tuple[int, int]:
