@@ -102,10 +102,10 @@ class Arena:
 
 
 def views(layout: Layout, maps: dict[int | None, mmap.mmap]) -> list[memoryview]:
-    """The buffers in place, read-only where they were sent so."""
+    """The buffers in place, read-only where they were sent so (an empty one needs no map)."""
     found = []
     for segment, offset, length, readonly in layout:
-        view = memoryview(maps[segment])[offset : offset + length]
+        view = memoryview(maps[segment])[offset : offset + length] if length else memoryview(bytearray())
         found.append(view.toreadonly() if readonly else view)
     return found
 
@@ -143,8 +143,8 @@ class Segments:
         self._free: dict[int, None] = {}  # oldest given back first
         self._next = 0
 
-    def maps(self) -> dict[int | None, mmap.mmap]:
-        return {segment: arena.map for segment, arena in self._all.items()}
+    def map_of(self, segment: int) -> mmap.mmap:
+        return self._all[segment].map
 
     def release(self, segments: list[int]) -> None:
         self._free.update(dict.fromkeys(segment for segment in segments if segment in self._all))

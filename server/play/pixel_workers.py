@@ -247,7 +247,7 @@ def _serve(conn: Connection) -> None:
         segments.release(released)
         started = time.perf_counter()
         try:
-            maps = segments.maps()
+            maps = {segment: segments.map_of(segment) for segment, *_ in layout if segment is not None}
             if requests is not None:
                 maps[None] = requests.map
             function, args, kwargs = pickle.loads(header, buffers=views(layout, maps))
