@@ -6,6 +6,7 @@ import logging
 import time
 import uuid
 
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server import logs
@@ -83,8 +84,19 @@ class RequestContext:
 
 def _route_template(scope: Scope) -> str:
     """The matched route's path template, so that metrics do not grow a label per room id: the
-    route Starlette's router chose (for a right path with a wrong method too), or "unmatched"."""
-    return getattr(scope.get("route"), "path", "other") if "route" in scope else "unmatched"
+    route Starlette's router chose, or for a request refused before routing (a foreign Origin)
+    the one it would have chosen."""
+    chosen = scope.get("route")
+    if chosen is not None:
+        return getattr(chosen, "path", "other")
+    partial = "unmatched"
+    for route in getattr(scope.get("app"), "routes", ()):
+        match, _ = route.matches(scope)
+        if match == Match.FULL:
+            return getattr(route, "path", "other")
+        if match == Match.PARTIAL and partial == "unmatched":
+            partial = getattr(route, "path", "other")  # right path, wrong method
+    return partial
 
 
 # Only our own origin, for everything; previews arrive as data: URLs. No framing by anyone.

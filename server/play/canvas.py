@@ -4,9 +4,9 @@
   the asked maximum (2048 by default; `None` for the tiles' own size).
 - Memory: the canvas is never whole in memory. It is built and compressed one row of tiles at a
   time (a strip of `side` x width pixels), with one tile decoded at a time; PNG allows that, with
-  one IDAT chunk per strip (engine.PngWriter). A
-  full-size render of the largest room (8 x 8 tiles of 1024) holds a 32 MiB strip, its filtered
-  copy and the compressed output (bench/canvas.py measures it).
+  one IDAT chunk per strip (engine.PngWriter). A full-size render of the largest room (8 x 8 tiles
+  of 1024) holds a 32 MiB strip, its filtered copy and the compressed output (bench/canvas.py
+  measures it).
 - Rate: renders run off the event loop, on the pixel pool (play/pixels.py), at most
   `CANVAS_RENDERS` at once per process.
 - Once: a finished room's tiles never change, so its canvas at a scale is rendered once, kept as

@@ -11,8 +11,9 @@ a small header crosses the socket (server/play/pixel_workers.py says why).
 - An argument that is such a view (a step's context, its painted window, a cached tile) is not
   copied back: the call names the segment and the offset, and the worker reads its own mapping.
 
-So a step's arrays cross the socket by name once painted: at T=512 about 20 MiB of copies a
-step on the loop fell to the neighbours' few MiB.
+A step's arrays all come from a worker (the tiles it decoded or finished, the context, the painted
+window), so they all cross by name: at T=512 the loop copied about 20 MiB a step before, and in
+bench/live.py (10 steps/s) the server's own process went from 17.4 to 13.5 ms of CPU a step.
 """
 
 from __future__ import annotations

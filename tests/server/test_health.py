@@ -62,11 +62,14 @@ async def test_metrics_count_requests_by_route_template_and_status(client):
     await client.get("/api/me")
     await client.get("/missing")
     await client.put("/api/me")  # the right path, a wrong method
+    refused = await client.post("/api/auth/logout", headers={"Origin": "http://evil.example"})
+    assert refused.status_code == 403  # before routing
     text = (await client.get("/metrics")).text
     assert 'exquisite_http_requests_total{method="POST",route="/api/auth/signup",status="201"} 1.0' in text
     assert 'exquisite_http_requests_total{method="GET",route="/api/me",status="200"} 1.0' in text
     assert 'route="unmatched",status="404"' in text
     assert 'exquisite_http_requests_total{method="PUT",route="/api/me",status="405"} 1.0' in text
+    assert 'exquisite_http_requests_total{method="POST",route="/api/auth/logout",status="403"} 1.0' in text
     assert "exquisite_http_request_seconds_bucket" in text
     figures = _samples(text)
     # Read at scrape time, after the route gave its connection back: the pool is open and idle.
