@@ -36,6 +36,9 @@ __all__ = ["Arena", "Lent", "Segments", "Layout", "dump", "write_out", "receive_
 # in the header, where a copy costs less than a buffer's bookkeeping.
 _OUT_OF_BAND_BYTES = 64 * 1024
 _MIN_ARENA = 1 << 20
+# A segment's smallest size class: small, since a segment the loop keeps (a cached tile) pins all
+# of it that any earlier answer touched, and a tile at T=256 is 256 KiB.
+_MIN_SEGMENT = 64 << 10
 # Free segments a worker keeps for later answers; more are closed (a burst of large answers
 # should not pin its memory for good).
 _SPARE_SEGMENTS = 4
@@ -73,12 +76,12 @@ class Arena:
         self.map = mmap.mmap(fd, size)
 
     @staticmethod
-    def size_for(needed: int) -> int:
-        return max(_MIN_ARENA, 1 << (needed - 1).bit_length())
+    def size_for(needed: int, minimum: int = _MIN_ARENA) -> int:
+        return max(minimum, 1 << (needed - 1).bit_length())
 
     @classmethod
-    def create(cls, needed: int) -> Arena:
-        size = cls.size_for(needed)
+    def create(cls, needed: int, minimum: int = _MIN_ARENA) -> Arena:
+        size = cls.size_for(needed, minimum)
         fd = os.memfd_create("exquisite-pixels", os.MFD_CLOEXEC)
         os.ftruncate(fd, size)
         return cls(fd, size)
@@ -158,11 +161,11 @@ class Segments:
         """Writes the buffers into a free segment of their size class (or a new one) and sends its
         descriptor; the answer's message must follow at once."""
         needed = sum(buffer.raw().nbytes for buffer in buffers)
-        size = Arena.size_for(needed)
+        size = Arena.size_for(needed, _MIN_SEGMENT)
         segment = next((s for s in reversed(self._free) if self._all[s].size == size), None)
         if segment is None:
             segment, self._next = self._next, self._next + 1
-            self._all[segment] = Arena.create(size)
+            self._all[segment] = Arena.create(size, _MIN_SEGMENT)
         else:
             del self._free[segment]
         arena = self._all[segment]

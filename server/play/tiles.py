@@ -3,8 +3,9 @@
 Decoding PNGs was a fifth of a step's CPU (bench/steps.py under py-spy); each new tile is a
 neighbour of the next, so most loads are hits. Bounded by bytes, least recently used out first.
 A tile a pixel worker made or decoded is a view of that worker's shared memory, kept as it is and
-passed back to it by name as a neighbour (server/play/pixel_transport.py); each holds a file
-descriptor in both processes while cached, within the file limit the server raises at start.
+passed back to it by name as a neighbour (server/play/pixel_transport.py). While cached it pins
+its segment (the power-of-two size class of the answer it came in: at most twice that answer)
+and a file descriptor in each process, within the file limit the server raises at start.
 """
 
 from __future__ import annotations
