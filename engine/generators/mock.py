@@ -1,7 +1,8 @@
 """The offline, deterministic generator (`GENERATOR=mock`, the default).
 
 The same (context, prompt, seed) always gives the same bytes. Knobs for demos and tests:
-- `delay_ms` spreads a sleep over its three progress reports (1/3, 2/3, 1);
+- `delay_ms` spreads a sleep over its three progress reports (1/3, 2/3, 1); at 0 the reports come
+  in one burst, without yielding between them, as from a generator faster than the loop;
 - `fail_rate` (0..1) fails with GeneratorError after the first report, decided by
   `random.Random(seed)`, so a given seed always fails or always succeeds;
 - a prompt containing the token `[refuse]` is refused (GeneratorRefused), like a content policy.
@@ -62,7 +63,8 @@ class MockGenerator:
                 # Painting a 2048 px window takes tens of milliseconds: keep it off the event loop.
                 painting = await self.offload(paint, context, prompt, seed)
                 for stage, (fraction, preview) in enumerate(zip(_STAGES, painting.previews, strict=True)):
-                    await asyncio.sleep(self.delay_ms / 1000 / len(_STAGES))
+                    if self.delay_ms:
+                        await asyncio.sleep(self.delay_ms / 1000 / len(_STAGES))
                     if fails and stage == 1:
                         raise GeneratorError(f"mock failure for seed {seed} (fail_rate {self.fail_rate})")
                     if on_progress is not None:

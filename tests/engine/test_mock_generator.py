@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+
 import numpy as np
 import pytest
 
@@ -103,6 +105,21 @@ async def test_mock_reports_increasing_progress_with_previews_ending_at_one():
     assert len(fractions) == 3 and fractions == sorted(fractions) and fractions[-1] == 1.0
     for _, preview in reports:
         assert preview.dtype == np.uint8 and preview.ndim == 3 and max(preview.shape[:2]) <= 64
+
+
+async def test_mock_at_no_delay_reports_in_one_burst():
+    # Nothing else runs between the reports, so a publisher coalesces them into the last one.
+    ran_between = []
+
+    async def on_progress(fraction, preview):
+        if fraction < 1.0:
+            asyncio.get_running_loop().call_soon(ran_between.append, fraction)
+        else:
+            assert ran_between == []
+
+    await MockGenerator(delay_ms=0).generate(EMPTY, "p", seed=1, on_progress=on_progress)
+    await asyncio.sleep(0)
+    assert ran_between == [1 / 3, 2 / 3]  # they ran, after the last report
 
 
 async def test_mock_times_out_past_its_deadline():

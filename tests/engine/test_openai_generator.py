@@ -163,13 +163,22 @@ async def test_a_retry_after_past_the_deadline_gives_up_at_once_as_busy(fake):
 
 async def test_retries_stop_while_a_whole_generation_still_fits_in_the_deadline(fake):
     loop = asyncio.get_running_loop()
-    async with _generator(fake, *["rate_limited"] * 50, timeout=0.6) as generator:
+    async with _generator(fake, "rate_limited", timeout=0.6) as generator:
+        fake.retry_after = "5"  # past the deadline: one refused attempt, given up at once
+        started = loop.time()
+        with pytest.raises(GeneratorBusy):
+            await generator.generate(_context(), "a barn", seed=1)
+        refused = loop.time() - started
+    # The last retry starts with a quarter of the deadline left, which must hold one refused
+    # attempt (both sides' PNG work, on a loaded machine too): a deadline of 12 of them.
+    timeout = max(0.6, 12 * refused)
+    async with _generator(fake, *["rate_limited"] * 500, timeout=timeout) as generator:
         fake.retry_after = "0.05"
         started = loop.time()
         with pytest.raises(GeneratorBusy):
             await generator.generate(_context(), "a barn", seed=1)
-    # Each retry needs its 0.05 s wait plus a quarter of the deadline for the generation itself.
-    assert 2 <= len(fake.edits) <= 9 and loop.time() - started < 0.6
+    # Each retry waits 0.05 s and stops with a quarter of the deadline still left.
+    assert 2 <= len(fake.edits) <= 1 + 0.75 * timeout / 0.05 and loop.time() - started < timeout
 
 
 async def test_a_stalled_stream_times_out_at_the_deadline_after_its_preview(fake):
