@@ -1,6 +1,6 @@
 -- EXQUISITE schema. Applied at start-up and by `exquisite migrate`, in one transaction under an
 -- advisory lock, so it must stay idempotent: every statement is IF NOT EXISTS or equivalent.
--- schema_version: 11
+-- schema_version: 12
 
 CREATE TABLE IF NOT EXISTS schema_version (
     version     integer PRIMARY KEY,
@@ -280,29 +280,6 @@ CREATE OR REPLACE TRIGGER users_disabled_announced AFTER UPDATE OF disabled_at O
 
 -- Canvases and retention (schema version 10). ----------------------------------------------------
 
--- Check + TX1's reads, the Idempotency-Key's step among them (storage/rooms.py::lock_for_step):
--- the key is looked up after the room lock, so a replay that waited for the lock sees the step its
--- original committed, whatever happened to the turn since (invariant I5). A row even for an
--- unknown room, so that the key is answered first.
-CREATE OR REPLACE FUNCTION lock_for_step(p_room uuid, p_user bigint, p_key text)
-RETURNS TABLE (r_room rooms, r_member boolean, r_running boolean, r_xs integer[], r_ys integer[], r_credits integer,
-               r_step steps)
-LANGUAGE plpgsql VOLATILE AS $$
-BEGIN
-    PERFORM 1 FROM rooms WHERE rooms.id = p_room FOR UPDATE;
-    RETURN QUERY
-    SELECT r,
-           EXISTS (SELECT 1 FROM room_members m
-                   WHERE m.room_id = p_room AND m.user_id = p_user AND m.left_at IS NULL),
-           EXISTS (SELECT 1 FROM steps s WHERE s.room_id = p_room AND s.status = 'running'),
-           (SELECT coalesce(array_agg(t.x ORDER BY t.position), '{}') FROM tiles t WHERE t.room_id = p_room),
-           (SELECT coalesce(array_agg(t.y ORDER BY t.position), '{}') FROM tiles t WHERE t.room_id = p_room),
-           (SELECT u.credits FROM users u WHERE u.id = p_user),
-           (SELECT s FROM steps s WHERE s.user_id = p_user AND s.idempotency_key = p_key)
-    FROM (SELECT 1) AS one LEFT JOIN rooms r ON r.id = p_room;
-END
-$$;
-
 -- A finished room's composite, rendered once per tile count and scale and kept as a blob
 -- (server/play/canvas.py); `tile_side` is the pixels each tile got in it.
 CREATE TABLE IF NOT EXISTS canvases (
@@ -451,3 +428,36 @@ $$;
 -- last statement rather than of its BEGIN, before the locking read. bench/live.py measures the
 -- feed from it. (storage/steps.py::commit_tile stamps a commit's events with one reading.)
 ALTER TABLE room_events ALTER COLUMN at SET DEFAULT clock_timestamp();
+
+
+-- The check reads the tiles' addresses too (schema version 12). ----------------------------------
+
+-- Painting needs the new cell's neighbours, which no one but the step may add while its lease
+-- holds: the check reads them, and the step no longer reads the room's tiles again (one round trip
+-- a step). Superseded: lock_for_step(uuid, bigint, text), which returned the cells alone.
+DROP FUNCTION IF EXISTS lock_for_step(uuid, bigint, text);
+
+-- Check + TX1's reads (storage/rooms.py::lock_for_step), the Idempotency-Key's step among them:
+-- the key is looked up after the room lock, so a replay that waited for the lock sees the step its
+-- original committed, whatever happened to the turn since (invariant I5). A row even for an
+-- unknown room, so that the key is answered first.
+CREATE OR REPLACE FUNCTION lock_for_step_and_tiles(p_room uuid, p_user bigint, p_key text)
+RETURNS TABLE (r_room rooms, r_member boolean, r_running boolean, r_xs integer[], r_ys integer[], r_shas text[],
+               r_credits integer, r_step steps)
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    PERFORM 1 FROM rooms WHERE rooms.id = p_room FOR UPDATE;
+    RETURN QUERY
+    SELECT r,
+           EXISTS (SELECT 1 FROM room_members m
+                   WHERE m.room_id = p_room AND m.user_id = p_user AND m.left_at IS NULL),
+           EXISTS (SELECT 1 FROM steps s WHERE s.room_id = p_room AND s.status = 'running'),
+           coalesce(t.xs, '{}'), coalesce(t.ys, '{}'), coalesce(t.shas, '{}'),
+           (SELECT u.credits FROM users u WHERE u.id = p_user),
+           (SELECT s FROM steps s WHERE s.user_id = p_user AND s.idempotency_key = p_key)
+    FROM (SELECT 1) AS one LEFT JOIN rooms r ON r.id = p_room
+    CROSS JOIN LATERAL (SELECT array_agg(x ORDER BY position) AS xs, array_agg(y ORDER BY position) AS ys,
+                               array_agg(sha256 ORDER BY position) AS shas
+                        FROM tiles WHERE tiles.room_id = p_room) t;
+END
+$$;

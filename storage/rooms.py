@@ -170,31 +170,36 @@ async def room_and_membership(conn: Connection, room_id: UUID, user_id: int | No
 @dataclass(frozen=True)
 class StepCheck:
     """What the check before TX1 reads: the locked room, whether the user is a member, whether a
-    step runs, the cells of its tiles in placement order, the user's balance, and the user's step
-    made with this Idempotency-Key, if any (read after the lock, so a replay sees its original)."""
+    step runs, the cells of its tiles in placement order and each one's blob address (what the
+    step will paint beside), the user's balance, and the user's step made with this
+    Idempotency-Key, if any (read after the lock, so a replay sees its original)."""
 
     room: Room | None
     member: bool
     running: bool
     path: list[tuple[int, int]]
+    addresses: dict[tuple[int, int], str]
     credits: int
     original: Step | None
 
 
 async def lock_for_step(conn: Connection, room_id: UUID, user_id: int, key: str) -> StepCheck:
-    """The step check's facts and the key's step, in one round trip (schema.sql's lock_for_step():
-    it takes the room lock and reads after it, so it sees what the lock's last holder committed).
+    """The step check's facts and the key's step, in one round trip (schema.sql's
+    lock_for_step_and_tiles(): it takes the room lock and reads after it, so it sees what the
+    lock's last holder committed).
     Outside a transaction, as check + TX1 calls it, the lock ends with the statement: TX1's
     steps.begin_step() takes it again and writes only if the room's seq is still `room.seq`.
     `room` is None for an unknown room."""
-    # Returns one row: the room (NULL if unknown), the facts, and the key's step.
-    row = returned(await conn.fetchrow("SELECT * FROM lock_for_step($1, $2, $3)", room_id, user_id, key))
+    # Returns one row: the room (NULL if unknown), the facts, the tiles, and the key's step.
+    row = returned(await conn.fetchrow("SELECT * FROM lock_for_step_and_tiles($1, $2, $3)", room_id, user_id, key))
     found = row["r_room"] is not None and row["r_room"]["id"] is not None
+    path = list(zip(row["r_xs"], row["r_ys"], strict=True))
     return StepCheck(
         room=room_from_row(row["r_room"]) if found else None,
         member=bool(row["r_member"]),
         running=bool(row["r_running"]),
-        path=list(zip(row["r_xs"], row["r_ys"], strict=True)),
+        path=path,
+        addresses=dict(zip(path, row["r_shas"], strict=True)),
         credits=row["r_credits"] or 0,
         original=None if row["r_step"] is None else step_from_record(row["r_step"]),
     )

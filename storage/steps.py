@@ -340,20 +340,6 @@ async def lease_expired(conn: Connection, room_id: UUID, token: int) -> bool:
     )
 
 
-async def tile_size_and_tiles(conn: Connection, room_id: UUID) -> tuple[int, list[TileRecord]] | None:
-    """The room's tile size and room_tiles(), in one round trip; None for an unknown room."""
-    # Returns one row per tile (or one row without a tile), each with the room's tile size.
-    rows = await conn.fetch(
-        f"""SELECT r.tile_size, {", ".join("t." + c.strip() for c in _TILE_COLUMNS.split(","))}
-            FROM rooms r LEFT JOIN tiles t ON t.room_id = r.id WHERE r.id = $1 ORDER BY t.position""",
-        room_id,
-    )
-    if not rows:
-        return None
-    tiles = [TileRecord(**{k: v for k, v in row.items() if k != "tile_size"}) for row in rows if row["x"] is not None]
-    return rows[0]["tile_size"], tiles
-
-
 async def room_tiles(conn: Connection, room_id: UUID) -> list[TileRecord]:
     # Returns the room's tiles in placement order.
     rows = await conn.fetch(f"SELECT {_TILE_COLUMNS} FROM tiles WHERE room_id = $1 ORDER BY position", room_id)

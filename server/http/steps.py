@@ -59,15 +59,14 @@ async def submit_step(services: Services, room_id: UUID, user: User, key: str, b
         raise Unavailable("This server is saturated; try again shortly.", code="busy", retry_after=BUSY_RETRY_AFTER)
     # Before any debit: a refused prompt costs nothing and records nothing.
     await services.runner.studio.moderation.check(body.prompt)
-    step, events, replayed, room = await step_machine.submit_seen(
+    step, events, replayed, begun = await step_machine.submit_seen(
         services.db, services.settings, room_id, user, key, body.request()
     )
-    if not replayed:
-        services.runner.start(step)
+    if begun is not None:
+        services.runner.start(step, begun.tiles)
         await services.publisher.publish_events(room_id, events)
-    if room is not None:
         # A new step, as TX1 wrote it, seen by its painter (TX1 checked they are a member).
-        return step_json(step, None, room, Viewer(user.id, True)), False
+        return step_json(step, None, begun.room, Viewer(user.id, True)), False
     async with services.db.acquire() as conn:
         room, viewer = await visible_room(conn, room_id, user)
         current = await steps.step_by_id(conn, step.id) or step

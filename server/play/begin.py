@@ -2,7 +2,8 @@
 
 Two round trips and no transaction held open between them. The check reads the room after its
 lock (rooms.lock_for_step()): the Idempotency-Key's step, or the facts it checks (who may see the
-room, membership, `playing`, whose turn, `turn_nonce`, no running step, the target cell). TX1 is
+room, membership, `playing`, whose turn, `turn_nonce`, no running step, the target cell) and the
+tiles the step will paint beside, which painting takes from here rather than read again. TX1 is
 one statement (steps.begin_step()): under the room lock again, and only if the room's seq has not
 moved since the check (every change the check looks at appends an event), the step `running`, its
 lease with a fencing token, the debit and `step.started`. A moved seq writes nothing and the check
@@ -13,11 +14,13 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from uuid import UUID
 
 import engine
 from server.play.crash_points import crash_point
 from server.play.inputs import StepRequest
+from server.play.tiles import PlacedTiles
 from server.settings import Settings
 from storage import Conflict, Connection, Database, Forbidden, NotFound, Unavailable, credits, rooms, steps
 from storage.accounts import User
@@ -25,7 +28,15 @@ from storage.events import Event, EventKind
 from storage.rooms import Room, RoomMode, RoomStatus
 from storage.steps import Step
 
-__all__ = ["submit", "submit_seen"]
+__all__ = ["Begun", "submit", "submit_seen"]
+
+
+@dataclass(frozen=True)
+class Begun:
+    """What the check read for a step it began: the room, and the tiles the step paints beside."""
+
+    room: Room
+    tiles: PlacedTiles
 
 
 async def submit(
@@ -43,9 +54,9 @@ async def submit(
 
 async def submit_seen(
     db: Database, settings: Settings, room_id: UUID, user: User, key: str, request: StepRequest
-) -> tuple[Step, list[Event], bool, Room | None]:
-    """submit(), plus the room as the check read it when a step began (None for a replay), so
-    that the caller need not read it again to answer."""
+) -> tuple[Step, list[Event], bool, Begun | None]:
+    """submit(), plus what the check read when a step began (None for a replay): the room, so that
+    the caller need not read it again to answer, and the tiles, so that painting need not either."""
     fingerprint = request.fingerprint(room_id)
     async with db.acquire() as conn:
         for _ in range(_CHECKS):
@@ -66,9 +77,9 @@ async def submit_seen(
             raise Unavailable("This room is changing too fast; try again shortly.", code="busy", retry_after=1)
     if isinstance(begun, Step):
         return begun, [], True, None
-    step, started, room = begun
+    step, started, seen = begun
     crash_point(settings.crash_at, "after_tx1")
-    return step, [started], False, room
+    return step, [started], False, seen
 
 
 # Checks in a row that may find the room changed before TX1 (each time, another change went in).
@@ -89,7 +100,7 @@ async def _check_and_begin(
     key: str,
     request: StepRequest,
     fingerprint: bytes,
-) -> tuple[Step, Event, Room] | Step | None:
+) -> tuple[Step, Event, Begun] | Step | None:
     """The check, then TX1 if it passes; None when the room changed in between (check again)."""
     check = await rooms.lock_for_step(conn, room_id, user.id, key)
     # A known key answers before any turn check: the turn may have moved on since the original.
@@ -147,4 +158,5 @@ async def _check_and_begin(
     if begun is None:
         return None
     step, seq, at = begun
-    return step, Event(room.id, seq, str(EventKind.STEP_STARTED), data, at), room
+    seen = Begun(room, PlacedTiles(room.tile_size, check.addresses))
+    return step, Event(room.id, seq, str(EventKind.STEP_STARTED), data, at), seen

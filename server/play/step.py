@@ -33,7 +33,7 @@ from server.play.begin import submit, submit_seen
 from server.play.crash_points import crash_point
 from server.play.inputs import StepRequest, Studio
 from server.play.lease import LeaseLost, keep_lease
-from server.play.tiles import finish_tile, neighbours_of, tile_size_and_tiles
+from server.play.tiles import PlacedTiles, finish_tile, neighbours_of
 from server.play.turns import passing_turn, skipped_data, turn_data
 from server.play.views import tile_json
 from server.settings import Settings
@@ -74,8 +74,9 @@ Progress = Callable[[Step, float, "np.ndarray | None"], Awaitable[None]]
 # --- outside any transaction, under the lease --------------------------------------------------
 
 
-async def paint(studio: Studio, step: Step, on_progress: Progress) -> list[Event]:
-    """Paints the step's tile and commits it, or aborts; returns the events appended."""
+async def paint(studio: Studio, step: Step, placed: PlacedTiles, on_progress: Progress) -> list[Event]:
+    """Paints the step's tile beside the tiles its check read, and commits it, or aborts; returns
+    the events appended."""
     armed = studio.settings.crash_at
 
     async def progress(fraction: float, preview: np.ndarray | None) -> None:
@@ -84,9 +85,8 @@ async def paint(studio: Studio, step: Step, on_progress: Progress) -> list[Event
 
     try:
         async with keep_lease(studio.db, step, studio.settings.step_lease_seconds):
-            async with studio.db.acquire() as conn:
-                tile_size, placed = await tile_size_and_tiles(conn, step.room_id)
-            neighbours = await neighbours_of(studio.tiles, placed, step.cell)
+            tile_size = placed.tile_size
+            neighbours = await neighbours_of(studio.tiles, placed.addresses, step.cell)
             context = await pixels.run(engine.build_context, neighbours, step.cell, tile_size)
             started = time.perf_counter()
             generated = await studio.generator.generate(

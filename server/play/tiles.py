@@ -12,15 +12,29 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
 from uuid import UUID
 
 import numpy as np
 
 import engine
 from server.play import pixels
-from storage import BlobStore, Connection, Database, steps
+from storage import BlobStore, Database, steps
 
-__all__ = ["TileCache", "load_neighbours", "neighbours_of", "finish_tile", "tile_size_and_tiles"]
+__all__ = ["TileCache", "PlacedTiles", "load_neighbours", "neighbours_of", "finish_tile"]
+
+Cell = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class PlacedTiles:
+    """A room's tile size and its tiles' blob addresses by cell, as a step's check read them
+    (storage.rooms.lock_for_step): the step paints beside these, and while its lease holds nobody
+    else can place a tile, so painting need not read them again."""
+
+    tile_size: int
+    addresses: dict[Cell, str]
 
 
 class TileCache:
@@ -61,22 +75,18 @@ class TileCache:
         return self._tiles[sha256]
 
 
-async def load_neighbours(
-    db: Database, tiles: TileCache, room_id: UUID, cell: tuple[int, int]
-) -> dict[tuple[int, int], np.ndarray]:
+async def load_neighbours(db: Database, tiles: TileCache, room_id: UUID, cell: Cell) -> dict[Cell, np.ndarray]:
     """The decoded tiles of the 3 x 3 cells around `cell`: all the context window can touch."""
     async with db.acquire() as conn:
         placed = await steps.room_tiles(conn, room_id)
-    return await neighbours_of(tiles, placed, cell)
+    return await neighbours_of(tiles, {(t.x, t.y): t.sha256 for t in placed}, cell)
 
 
-async def neighbours_of(
-    tiles: TileCache, placed: list[steps.TileRecord], cell: tuple[int, int]
-) -> dict[tuple[int, int], np.ndarray]:
-    """load_neighbours() for a caller that has read the room's tiles already."""
-    near = [t for t in placed if abs(t.x - cell[0]) <= 1 and abs(t.y - cell[1]) <= 1]
-    pixels = await asyncio.gather(*(tiles.get(t.sha256) for t in near))
-    return {(t.x, t.y): tile for t, tile in zip(near, pixels, strict=True)}
+async def neighbours_of(tiles: TileCache, addresses: Mapping[Cell, str], cell: Cell) -> dict[Cell, np.ndarray]:
+    """load_neighbours() for a caller that has read the tiles' addresses already."""
+    near = [(x, y) for x, y in addresses if abs(x - cell[0]) <= 1 and abs(y - cell[1]) <= 1]
+    pixels = await asyncio.gather(*(tiles.get(addresses[near_cell]) for near_cell in near))
+    return dict(zip(near, pixels, strict=True))
 
 
 def finish_tile(
@@ -87,10 +97,3 @@ def finish_tile(
     seams = engine.correct_seams(generated, context, tile_size, method=method)
     seams.tile.flags.writeable = False
     return seams, engine.encode_png(seams.tile)
-
-
-async def tile_size_and_tiles(conn: Connection, room_id: UUID) -> tuple[int, list[steps.TileRecord]]:
-    found = await steps.tile_size_and_tiles(conn, room_id)
-    if found is None:
-        raise RuntimeError(f"room {room_id} of a running step is gone")
-    return found

@@ -4,8 +4,10 @@ import asyncio
 import uuid
 
 import asyncpg
+import numpy as np
 import pytest
 
+from engine import MockGenerator, build_context, decode_png
 from server.play.recovery import reap_once
 from tests.conftest import make_settings, running_app
 from tests.generators import gate
@@ -50,6 +52,28 @@ async def test_first_step_is_accepted_and_commits(client, db):
     assert done["status"] == "committed" and done["tile"]["x"] == 0 and done["reason"] is None
     # The first tile has no neighbour: nothing to stray from, nothing to join.
     assert done["tile"]["context_drift"] == 0 and done["tile"]["seam_score"] == 0
+
+
+async def test_a_step_paints_beside_every_tile_placed_before_it(client):
+    # Painting takes the tiles' addresses from the step's check rather than read them again: the
+    # generator's context holds exactly the committed neighbours' pixels.
+    contexts = []
+
+    class Recording(MockGenerator):
+        async def generate(self, context, prompt, **options):
+            contexts.append(context.copy())
+            return await super().generate(context, prompt, **options)
+
+    client.app.state.services.generator.target = Recording()
+    room, [(host, _)] = await _playing_room(client, players=1)
+    steps = [await step_and_settle(host, room["id"], direction) for direction in ("right", "right", "down")]
+    assert [step["cell"] for step in steps] == [[0, 0], [1, 0], [1, 1]]
+    tiles = [decode_png((await host.get(step["tile"]["url"])).content) for step in steps]
+    cells = [tuple(step["cell"]) for step in steps]
+    for number, cell in enumerate(cells):
+        placed = dict(zip(cells[:number], tiles[:number], strict=True))
+        assert np.array_equal(contexts[number], build_context(placed, cell, room["tile_size"]))
+    assert np.any(contexts[2])  # both earlier tiles are its neighbours
 
 
 @pytest.mark.parametrize(
