@@ -36,7 +36,7 @@ class Begun:
     """What the check read for a step it began: the room, and the tiles the step paints beside."""
 
     room: Room
-    tiles: PlacedTiles
+    placed: PlacedTiles
 
 
 async def submit(
