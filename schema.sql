@@ -434,8 +434,9 @@ ALTER TABLE room_events ALTER COLUMN at SET DEFAULT clock_timestamp();
 
 -- Painting needs the new cell's neighbours, which no one but the step may add while its lease
 -- holds: the check reads them, and the step no longer reads the room's tiles again (one round trip
--- a step). Superseded: lock_for_step(uuid, bigint, text), which returned the cells alone.
-DROP FUNCTION IF EXISTS lock_for_step(uuid, bigint, text);
+-- a step). It supersedes schema version 10's lock_for_step(uuid, bigint, text), which returned the
+-- cells alone: a database that has it keeps it, so that instances still on the previous release
+-- go on checking steps during a rolling deploy. A later version may drop it.
 
 -- Check + TX1's reads (storage/rooms.py::lock_for_step), the Idempotency-Key's step among them:
 -- the key is looked up after the room lock, so a replay that waited for the lock sees the step its
