@@ -177,10 +177,13 @@ class StepCheck:
     room: Room | None
     member: bool
     running: bool
-    path: list[tuple[int, int]]
-    addresses: dict[tuple[int, int], str]
+    addresses: dict[tuple[int, int], str]  # in placement order
     credits: int
     original: Step | None
+
+    @property
+    def path(self) -> list[tuple[int, int]]:
+        return list(self.addresses)
 
 
 async def lock_for_step(conn: Connection, room_id: UUID, user_id: int, key: str) -> StepCheck:
@@ -193,13 +196,11 @@ async def lock_for_step(conn: Connection, room_id: UUID, user_id: int, key: str)
     # Returns one row: the room (NULL if unknown), the facts, the tiles, and the key's step.
     row = returned(await conn.fetchrow("SELECT * FROM lock_for_step_and_tiles($1, $2, $3)", room_id, user_id, key))
     found = row["r_room"] is not None and row["r_room"]["id"] is not None
-    path = list(zip(row["r_xs"], row["r_ys"], strict=True))
     return StepCheck(
         room=room_from_row(row["r_room"]) if found else None,
         member=bool(row["r_member"]),
         running=bool(row["r_running"]),
-        path=path,
-        addresses=dict(zip(path, row["r_shas"], strict=True)),
+        addresses=dict(zip(zip(row["r_xs"], row["r_ys"], strict=True), row["r_shas"], strict=True)),
         credits=row["r_credits"] or 0,
         original=None if row["r_step"] is None else step_from_record(row["r_step"]),
     )

@@ -63,7 +63,7 @@ async def submit_step(services: Services, room_id: UUID, user: User, key: str, b
         services.db, services.settings, room_id, user, key, body.request()
     )
     if begun is not None:
-        services.runner.start(step, begun.placed)
+        services.runner.start(step, begun)
         await services.publisher.publish_events(room_id, events)
         # A new step, as TX1 wrote it, seen by its painter (TX1 checked they are a member).
         return step_json(step, None, begun.room, Viewer(user.id, True)), False

@@ -20,7 +20,6 @@ from uuid import UUID
 import engine
 from server.play.crash_points import crash_point
 from server.play.inputs import StepRequest
-from server.play.tiles import PlacedTiles
 from server.settings import Settings
 from storage import Conflict, Connection, Database, Forbidden, NotFound, Unavailable, credits, rooms, steps
 from storage.accounts import User
@@ -33,10 +32,12 @@ __all__ = ["Begun", "submit", "submit_seen"]
 
 @dataclass(frozen=True)
 class Begun:
-    """What the check read for a step it began: the room, and the tiles the step paints beside."""
+    """What the check read for a step it began: the room, and its tiles' blob addresses by cell,
+    which the step paints beside. While the step's lease holds nobody else can place a tile, so
+    painting need not read them again."""
 
     room: Room
-    placed: PlacedTiles
+    addresses: dict[engine.Cell, str]
 
 
 async def submit(
@@ -158,5 +159,5 @@ async def _check_and_begin(
     if begun is None:
         return None
     step, seq, at = begun
-    seen = Begun(room, PlacedTiles(room.tile_size, check.addresses))
+    seen = Begun(room, check.addresses)
     return step, Event(room.id, seq, str(EventKind.STEP_STARTED), data, at), seen

@@ -12,9 +12,9 @@ from types import TracebackType
 from uuid import UUID
 
 from server.play import step as step_machine
+from server.play.begin import Begun
 from server.play.publisher import Publisher
 from server.play.step import Studio
-from server.play.tiles import PlacedTiles
 from storage.steps import Step
 
 __all__ = ["StepRunner"]
@@ -49,8 +49,8 @@ class StepRunner:
         """Step id -> room id of the steps this instance is painting (a zombie among them, too)."""
         return {step_id: room_id for step_id, (room_id, _) in self._tasks.items()}
 
-    def start(self, step: Step, placed: PlacedTiles) -> asyncio.Task[None]:
-        task = asyncio.create_task(self._run(step, placed), name=f"step-{step.id}")
+    def start(self, step: Step, begun: Begun) -> asyncio.Task[None]:
+        task = asyncio.create_task(self._run(step, begun), name=f"step-{step.id}")
         self._tasks[step.id] = (step.room_id, task)
         task.add_done_callback(lambda done: self._ended(step, done))
         return task
@@ -73,9 +73,9 @@ class StepRunner:
         if step_id in self._tasks:
             await asyncio.shield(self._tasks[step_id][1])
 
-    async def _run(self, step: Step, placed: PlacedTiles) -> None:
+    async def _run(self, step: Step, begun: Begun) -> None:
         try:
-            events = await step_machine.paint(self.studio, step, placed, self.publisher.publish_progress)
+            events = await step_machine.paint(self.studio, step, begun, self.publisher.publish_progress)
         finally:
             # The last progress frame goes out before the step's outcome, never after it.
             await self.publisher.settle(step.id)

@@ -29,11 +29,11 @@ import numpy as np
 import engine
 from server.play import pixels
 from server.play.access import locked_room
-from server.play.begin import submit, submit_seen
+from server.play.begin import Begun, submit, submit_seen
 from server.play.crash_points import crash_point
 from server.play.inputs import StepRequest, Studio
 from server.play.lease import LeaseLost, keep_lease
-from server.play.tiles import PlacedTiles, finish_tile, neighbours_of
+from server.play.tiles import finish_tile, neighbours_of
 from server.play.turns import passing_turn, skipped_data, turn_data
 from server.play.views import tile_json
 from server.settings import Settings
@@ -74,7 +74,7 @@ Progress = Callable[[Step, float, "np.ndarray | None"], Awaitable[None]]
 # --- outside any transaction, under the lease --------------------------------------------------
 
 
-async def paint(studio: Studio, step: Step, placed: PlacedTiles, on_progress: Progress) -> list[Event]:
+async def paint(studio: Studio, step: Step, begun: Begun, on_progress: Progress) -> list[Event]:
     """Paints the step's tile beside the tiles its check read, and commits it, or aborts; returns
     the events appended."""
     armed = studio.settings.crash_at
@@ -85,8 +85,8 @@ async def paint(studio: Studio, step: Step, placed: PlacedTiles, on_progress: Pr
 
     try:
         async with keep_lease(studio.db, step, studio.settings.step_lease_seconds):
-            tile_size = placed.tile_size
-            neighbours = await neighbours_of(studio.tiles, placed.addresses, step.cell)
+            tile_size = begun.room.tile_size
+            neighbours = await neighbours_of(studio.tiles, begun.addresses, step.cell)
             context = await pixels.run(engine.build_context, neighbours, step.cell, tile_size)
             started = time.perf_counter()
             generated = await studio.generator.generate(

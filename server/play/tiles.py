@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
 from uuid import UUID
 
 import numpy as np
@@ -22,19 +21,7 @@ import engine
 from server.play import pixels
 from storage import BlobStore, Database, steps
 
-__all__ = ["TileCache", "PlacedTiles", "load_neighbours", "neighbours_of", "finish_tile"]
-
-Cell = tuple[int, int]
-
-
-@dataclass(frozen=True)
-class PlacedTiles:
-    """A room's tile size and its tiles' blob addresses by cell, as a step's check read them
-    (storage.rooms.lock_for_step): the step paints beside these, and while its lease holds nobody
-    else can place a tile, so painting need not read them again."""
-
-    tile_size: int
-    addresses: dict[Cell, str]
+__all__ = ["TileCache", "load_neighbours", "neighbours_of", "finish_tile"]
 
 
 class TileCache:
@@ -75,17 +62,22 @@ class TileCache:
         return self._tiles[sha256]
 
 
-async def load_neighbours(db: Database, tiles: TileCache, room_id: UUID, cell: Cell) -> dict[Cell, np.ndarray]:
+async def load_neighbours(
+    db: Database, tiles: TileCache, room_id: UUID, cell: engine.Cell
+) -> dict[engine.Cell, np.ndarray]:
     """The decoded tiles of the 3 x 3 cells around `cell`: all the context window can touch."""
     async with db.acquire() as conn:
         placed = await steps.room_tiles(conn, room_id)
     return await neighbours_of(tiles, {(t.x, t.y): t.sha256 for t in placed}, cell)
 
 
-async def neighbours_of(tiles: TileCache, addresses: Mapping[Cell, str], cell: Cell) -> dict[Cell, np.ndarray]:
-    """load_neighbours() for a caller that has read the tiles' addresses already."""
-    near = [(x, y) for x, y in addresses if abs(x - cell[0]) <= 1 and abs(y - cell[1]) <= 1]
-    pixels = await asyncio.gather(*(tiles.get(addresses[near_cell]) for near_cell in near))
+async def neighbours_of(
+    tiles: TileCache, addresses: Mapping[engine.Cell, str], cell: engine.Cell
+) -> dict[engine.Cell, np.ndarray]:
+    """load_neighbours() for a caller that has read the tiles' blob addresses by cell already."""
+    around = ((cell[0] + dx, cell[1] + dy) for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+    near = [c for c in around if c in addresses]
+    pixels = await asyncio.gather(*(tiles.get(addresses[c]) for c in near))
     return dict(zip(near, pixels, strict=True))
 
 
