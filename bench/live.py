@@ -17,8 +17,14 @@ What it does:
    (the database's clock at TX2's statement of writes, the last before its COMMIT; with a
    --baseline-tree older than schema version 11, the clock at TX2's BEGIN), so the latency runs
    from the commit to the last watcher of that event.
-3. Per rate: achieved steps/s, server CPU per committed step (the server processes and their
-   children; in brackets the children alone, the pixel workers), commit-to-last-watcher
+3. Before the rates, an idle phase (--idle-seconds, the sockets open and nothing painted) gives
+   the servers' CPU at rest (keep-alives, the loop probe, periodic tasks), and the mock's painting
+   alone is timed in this process (the median CPU of a call on a context with a neighbour, at
+   T=--tile-size), so both are measured in the same hour as the tree they are set against.
+   Per rate: achieved steps/s, server CPU per committed step (the server processes and their
+   children; in brackets the children alone, the pixel workers), the same net of the idle CPU
+   over the phase's time, and that less the mock's painting (what a step costs the server
+   beyond the image an offline generator makes), commit-to-last-watcher
    p50/p99, pool wait p99 (the server's exquisite_db_pool_wait_seconds histogram, when it has
    one), loop lag p99 (a ping/pong probe through the server's event loop every 20 ms), how busy
    the pixel pool was (the server's exquisite_pixel_busy_seconds over its workers' time, when it
@@ -36,6 +42,7 @@ import json
 import os
 import re
 import resource
+import statistics
 import sys
 import tempfile
 import time
@@ -45,6 +52,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import numpy as np
 import psutil
 from websockets.asyncio.client import connect
 
@@ -52,6 +60,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from playing import snake
 
+import engine
+from engine.generators import _mock_paint
 from server.settings import Settings
 from storage import EmbeddedPostgres
 from tests.servers import RedisServer, Served, free_port
@@ -311,6 +321,20 @@ class LoopProbe:
         await self.ws.close()
 
 
+def mock_paint_ms(tile_size: int, calls: int = 20) -> float:
+    """The median CPU time of one call of the mock's painting at this tile size (this thread's
+    time alone), on a context with the tile to its left, as a step's context has at least one."""
+    empty = np.zeros((2 * tile_size, 2 * tile_size, 4), dtype=np.uint8)
+    first = engine.cut_tile(_mock_paint.paint(empty, "a neighbour", 0).image, tile_size)
+    context = engine.build_context({(-1, 0): first}, (0, 0), tile_size)
+    times = []
+    for seed in range(calls + 1):
+        started = time.thread_time()
+        _mock_paint.paint(context, "a bench", seed)
+        times.append((time.thread_time() - started) * 1000)
+    return statistics.median(times[1:])  # the first warms caches
+
+
 def cpu_seconds(pids: list[int]) -> tuple[float, float]:
     """CPU seconds of the server processes and their children (pixel workers) together, and of
     the children alone."""
@@ -325,6 +349,20 @@ def cpu_seconds(pids: list[int]) -> tuple[float, float]:
         except psutil.NoSuchProcess:
             pass
     return total, children
+
+
+class CpuClock:
+    """The servers' CPU seconds between laps: (all of it, the pixel workers', wall seconds)."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self.pids = pids
+        self.cpu, self.wall = cpu_seconds(pids), time.perf_counter()
+
+    def lap(self) -> tuple[float, float, float]:
+        cpu, wall = cpu_seconds(self.pids), time.perf_counter()
+        spent = (cpu[0] - self.cpu[0], cpu[1] - self.cpu[1], wall - self.wall)
+        self.cpu, self.wall = cpu, wall
+        return spent
 
 
 _BUCKET = re.compile(r'^exquisite_db_pool_wait_seconds_bucket\{le="([^"]+)"\} (\S+)$', re.MULTILINE)
@@ -471,25 +509,32 @@ async def run_exquisite(tmp: Path, args, tree: Path | None = None) -> list[dict]
                 LoopProbe(front.url, players[0].cookie, players[0].room_id) as probe,
             ):
                 await asyncio.sleep(2.0)  # the watchers' connection burst settles (and its 503 busy window)
+                mock_ms = mock_paint_ms(args.tile_size)
+                clock = CpuClock(pids)
+                await asyncio.sleep(args.idle_seconds)
+                idle_total, _, idle_wall = clock.lap()
                 for rate in args.rates:
                     seen = [len(player.committed) for player in players]
                     refused = sum(player.refused for player in players)
-                    cpu = cpu_seconds(pids)
+                    clock.lap()
                     scraped = await scrape(front.url)
                     probe.take()
                     started, ended = await run_phase(players, rate, args.seconds)
                     elapsed = max(ended, time.perf_counter()) - started
                     rescraped = await scrape(front.url)
+                    total, workers, wall = clock.lap()
                     keys = [key for p, n in zip(players, seen, strict=True) for key, _ in p.committed[n:]]
+                    per_step = 1000 / max(1, len(keys))
                     phases.append(
                         {
                             "rate": rate,
                             "steps": len(keys),
                             "achieved": len(keys) / elapsed,
-                            "cpu_ms": [
-                                (after - before) * 1000 / max(1, len(keys))
-                                for after, before in zip(cpu_seconds(pids), cpu, strict=True)
-                            ],
+                            "cpu_ms": [total * per_step, workers * per_step],
+                            # The CPU the servers spend at rest over the same time is not the steps'.
+                            "net_cpu_ms": (total - idle_total / idle_wall * wall) * per_step,
+                            "mock_ms": mock_ms,
+                            "idle_cpu": idle_total / idle_wall,
                             "keys": keys,
                             "pool_wait": bucket_p99(pool_wait_buckets(scraped), pool_wait_buckets(rescraped)),
                             "pixel_busy": pool_share(pixel_busy(scraped), pixel_busy(rescraped), elapsed),
@@ -583,6 +628,7 @@ async def main() -> None:
     parser.add_argument("--rates", default="5,10,20,40", help="offered steps/s, comma separated")
     parser.add_argument("--seconds", type=float, default=6.0, help="per rate")
     parser.add_argument("--tile-size", type=int, default=256)
+    parser.add_argument("--idle-seconds", type=float, default=10.0, help="the idle phase before the rates")
     parser.add_argument("--bus", choices=["memory", "redis", "two"], default="memory")
     parser.add_argument("--no-bare", action="store_true", help="skip the bare websockets baseline")
     parser.add_argument(
@@ -618,8 +664,8 @@ async def main() -> None:
     for name, phases in runs:
         print(f" {name}")
         print(
-            "  offered  achieved  cpu/step (workers)   c2l p50   c2l p99   pool wait p99   loop lag p99  pixels  503s"
-            "  missed   bare p99   ratio"
+            "  offered  achieved  cpu/step (workers)  net of idle  less mock   c2l p50   c2l p99   pool wait p99"
+            "   loop lag p99  pixels  503s  missed   bare p99   ratio"
         )
         for phase in phases:
             lat = phase["latency"]
@@ -629,11 +675,16 @@ async def main() -> None:
             print(
                 f"  {phase['rate']:7g}  {phase['achieved']:8.1f}"
                 f"  {phase['cpu_ms'][0]:6.1f} ms ({phase['cpu_ms'][1]:5.1f} ms)"
+                f"  {phase['net_cpu_ms']:8.1f} ms  {phase['net_cpu_ms'] - phase['mock_ms']:6.1f} ms"
                 f"  {percentile(lat, 0.5):6.1f} ms  {p99:6.1f} ms  {phase['pool_wait']:>13}"
                 f"  {phase['loop_lag']:9.1f} ms  {phase['pixel_busy']:>6}  {phase['refused']:4d}  {phase['missing']:6d}"
                 f"  {bare_p99:6.1f} ms  {p99 / bare_p99:6.2f}"
             )
         share = phases[0].get("frames", (0.0, 0.0))
+        print(
+            f"  at rest: {phases[0]['idle_cpu'] * 100:.1f}% of a core;"
+            f" the mock's painting: {phases[0]['mock_ms']:.1f} ms of CPU a call"
+        )
         print(f"  knee (p99 within 2x of the first rate's): {knee(phases) or 0:.1f} steps/s achieved")
         print(f"  progress frames: {share[0] * 100:.1f}% of watcher frames, {share[1] * 100:.1f}% of their bytes")
 
