@@ -145,13 +145,20 @@ def keep_blocks(generated: np.ndarray, context: np.ndarray, tile_size: int) -> K
     opaque = context[::stride, ::stride, 3] == OPAQUE
     keep = opaque.reshape(count, per_block, count, per_block).all(axis=(1, 3))
     rows, cols = np.nonzero(keep)
+    if not len(rows):
+        return KeepBlocks(np.zeros(0), np.zeros(0), np.zeros((0, 3)), np.zeros((0, 3)))
+    # Only the box around the KEEP blocks is summed: one or two neighbours fill a quarter to a
+    # half of the window, and the sums read every line of the sample grid they cover.
+    top, left = rows.min(), cols.min()
+    high, wide = rows.max() + 1 - top, cols.max() + 1 - left
+    box = (slice(top * block, (top + high) * block, stride), slice(left * block, (left + wide) * block, stride))
     means = []
     for image in (context, generated):
-        sample = image[::stride, ::stride, :3]
+        sample = image[box][..., :3]
         # Rows of blocks first, over whole lines: ten times faster than one 5D sum.
-        sums = sample.reshape(count, per_block, count * per_block * 3).sum(axis=1, dtype=np.uint32)
-        sums = sums.reshape(count, count, per_block, 3).sum(axis=2)
-        means.append(sums[rows, cols].astype(np.float64) / (per_block * per_block))
+        sums = sample.reshape(high, per_block, wide * per_block * 3).sum(axis=1, dtype=np.uint32)
+        sums = sums.reshape(high, wide, per_block, 3).sum(axis=2)
+        means.append(sums[rows - top, cols - left].astype(np.float64) / (per_block * per_block))
     # The mean of a strided grid sits at the mean of its sample positions.
     centre = (per_block - 1) * stride / 2 - tile_size // 2
     return KeepBlocks(rows * block + centre, cols * block + centre, means[0], means[1])
