@@ -20,8 +20,9 @@ What it does:
 3. Before the rates, --warmup-steps steps a room (caches and workers warm), then an idle phase
    (--idle-seconds, the sockets open and nothing painted) gives the servers' CPU at rest
    (keep-alives, the loop probe, periodic tasks), and the mock's painting alone is timed in this
-   process (the median CPU of a call on a context with a neighbour, at T=--tile-size), so both
-   are measured in the same hour as the tree they are set against.
+   process (the median CPU of a call on a context with a neighbour, at T=--tile-size; for this
+   tree with the allocator setting its pixel workers have, a baseline's first and without), so
+   both are measured in the same hour as the tree they are set against.
    Per rate: achieved steps/s, server CPU per committed step (the server processes and their
    children; in brackets the children alone, the pixel workers), the same net of the idle CPU
    over the phase's time, and that less the mock's painting (what a step costs the server
@@ -63,6 +64,7 @@ from playing import snake
 
 import engine
 from engine.generators import _mock_paint
+from server.play.pixel_workers import keep_freed_memory
 from server.settings import Settings
 from storage import EmbeddedPostgres
 from tests.servers import RedisServer, Served, free_port
@@ -323,9 +325,13 @@ class LoopProbe:
         await self.ws.close()
 
 
-def mock_paint_ms(tile_size: int, calls: int = 20) -> float:
+def mock_paint_ms(tile_size: int, *, as_workers_run_it: bool, calls: int = 20) -> float:
     """The median CPU time of one call of the mock's painting at this tile size (this thread's
-    time alone), on a context with the tile to its left, as a step's context has at least one."""
+    time alone), on a context with the tile to its left, as a step's context has at least one.
+    `as_workers_run_it`: with the allocator setting this tree's pixel workers start with (for good:
+    so a baseline tree's painting, which runs on a server thread, is timed first)."""
+    if as_workers_run_it:
+        keep_freed_memory()
     empty = np.zeros((2 * tile_size, 2 * tile_size, 4), dtype=np.uint8)
     first = engine.cut_tile(_mock_paint.paint(empty, "a neighbour", 0).image, tile_size)
     context = engine.build_context({(-1, 0): first}, (0, 0), tile_size)
@@ -514,7 +520,7 @@ async def run_exquisite(tmp: Path, args, tree: Path | None = None) -> list[dict]
                 # Every room paints a few tiles first: each tree's caches, cached bases and workers
                 # are warm before anything is measured, so the first rate is not charged for them.
                 await run_phase(players, _WARMUP_RATE, args.warmup_steps * len(players) / _WARMUP_RATE)
-                mock_ms = mock_paint_ms(args.tile_size)
+                mock_ms = mock_paint_ms(args.tile_size, as_workers_run_it=tree is None)
                 clock = CpuClock(pids)
                 await asyncio.sleep(args.idle_seconds)
                 idle_total, _, idle_wall = clock.lap()

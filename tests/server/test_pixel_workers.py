@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
+import resource
 import signal
 import sys
 import time
@@ -18,6 +19,7 @@ import pytest
 import uvloop
 
 import engine
+from engine.generators import _mock_paint
 from server.play.pixel_workers import WorkerDied, WorkerPool
 
 LOOPS = {"asyncio": asyncio.new_event_loop, "uvloop": uvloop.new_event_loop}
@@ -33,6 +35,15 @@ def where(value: Any) -> tuple[Any, int]:
 
 def niceness_and_loaded(module: str) -> tuple[int, bool]:
     return os.nice(0), module in sys.modules
+
+
+def page_faults_of_a_second_painting(tile_size: int) -> int:
+    """The minor page faults of the mock's painting of a window, the second time it is painted."""
+    window = np.zeros((2 * tile_size, 2 * tile_size, 4), dtype=np.uint8)
+    _mock_paint.paint(window, "a lake", 1)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    _mock_paint.paint(window, "a lake", 1)
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
 
 
 @pytest.fixture(scope="module")
@@ -235,3 +246,18 @@ def test_started_workers_wait_below_the_servers_priority_with_their_modules_load
     assert pid == started.process.pid
     assert niceness == min(19, os.nice(0) + 5)
     assert loaded == bool(preload)  # nothing else in the worker imports the stdlib's `wave`
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the allocator setting is glibc's")
+def test_a_worker_keeps_freed_memory_rather_than_fault_it_back_in_on_every_call(run):
+    pool = WorkerPool(1)
+    try:
+
+        async def main():
+            return await pool.run(page_faults_of_a_second_painting, 256)
+
+        faults = run(main)
+    finally:
+        pool.close()
+    # With glibc's own thresholds the painting's images come back as fresh pages: 736 here.
+    assert faults < 50
