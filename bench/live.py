@@ -30,7 +30,8 @@ What it does:
    p50/p99, pool wait p99 (the server's exquisite_db_pool_wait_seconds histogram, when it has
    one), loop lag p99 (a ping/pong probe through the server's event loop every 20 ms), how busy
    the pixel pool was (the server's exquisite_pixel_busy_seconds over its workers' time, when it
-   exports it), refusals (503 busy), and the share of progress frames.
+   exports it), tile cache misses a step (each a PNG decoded; when exported), refusals (503
+   busy), and the share of progress frames.
 4. Then a bare websockets server (its own process), the same watcher processes, and the same
    rooms: it broadcasts frames of the same size at each rate the real server achieved, stamped at
    send; its p99 and the ratio are printed beside.
@@ -377,6 +378,7 @@ _BUCKET = re.compile(r'^exquisite_db_pool_wait_seconds_bucket\{le="([^"]+)"\} (\
 
 
 _PIXEL_BUSY = re.compile(r"^exquisite_pixel_busy_seconds_total (\S+)$", re.MULTILINE)
+_TILE_MISSES = re.compile(r"^exquisite_tile_cache_misses_total (\S+)$", re.MULTILINE)
 _PIXEL_WORKERS = re.compile(r"^exquisite_pixel_workers (\S+)$", re.MULTILINE)
 
 
@@ -394,6 +396,12 @@ def pixel_busy(text: str) -> tuple[float, float] | None:
     """(busy seconds, workers) of the pixel pool, when the server exports them."""
     busy, workers = _PIXEL_BUSY.search(text), _PIXEL_WORKERS.search(text)
     return (float(busy.group(1)), float(workers.group(1))) if busy and workers else None
+
+
+def tile_misses(text: str) -> float | None:
+    """The tile cache's misses (each a PNG read and decoded), when the server exports them."""
+    found = _TILE_MISSES.search(text)
+    return float(found.group(1)) if found else None
 
 
 def pool_share(before: tuple[float, float] | None, after: tuple[float, float] | None, seconds: float) -> str:
@@ -549,6 +557,12 @@ async def run_exquisite(tmp: Path, args, tree: Path | None = None) -> list[dict]
                             "keys": keys,
                             "pool_wait": bucket_p99(pool_wait_buckets(scraped), pool_wait_buckets(rescraped)),
                             "pixel_busy": pool_share(pixel_busy(scraped), pixel_busy(rescraped), elapsed),
+                            "decodes": (
+                                (misses_after - misses_before) * per_step / 1000
+                                if (misses_before := tile_misses(scraped)) is not None
+                                and (misses_after := tile_misses(rescraped)) is not None
+                                else float("nan")
+                            ),
                             "loop_lag": percentile(probe.take(), 0.99),
                             "refused": sum(player.refused for player in players) - refused,
                         }
@@ -677,7 +691,7 @@ async def main() -> None:
         print(f" {name}")
         print(
             "  offered  achieved  cpu/step (workers)  net of idle  less mock   c2l p50   c2l p99   pool wait p99"
-            "   loop lag p99  pixels  503s  missed   bare p99   ratio"
+            "   loop lag p99  pixels  decodes  503s  missed   bare p99   ratio"
         )
         for phase in phases:
             lat = phase["latency"]
@@ -689,7 +703,8 @@ async def main() -> None:
                 f"  {phase['cpu_ms'][0]:6.1f} ms ({phase['cpu_ms'][1]:5.1f} ms)"
                 f"  {phase['net_cpu_ms']:8.1f} ms  {phase['net_cpu_ms'] - phase['mock_ms']:6.1f} ms"
                 f"  {percentile(lat, 0.5):6.1f} ms  {p99:6.1f} ms  {phase['pool_wait']:>13}"
-                f"  {phase['loop_lag']:9.1f} ms  {phase['pixel_busy']:>6}  {phase['refused']:4d}  {phase['missing']:6d}"
+                f"  {phase['loop_lag']:9.1f} ms  {phase['pixel_busy']:>6}  {phase['decodes']:7.2f}"
+                f"  {phase['refused']:4d}  {phase['missing']:6d}"
                 f"  {bare_p99:6.1f} ms  {p99 / bare_p99:6.2f}"
             )
         share = phases[0].get("frames", (0.0, 0.0))

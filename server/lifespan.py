@@ -138,6 +138,7 @@ async def open_services(
         counters = await stack.enter_async_context(open_counters(settings.redis_url))
         publisher = Publisher(bus)
         tiles = TileCache(blobs)
+        metrics.track_tile_cache(lambda: tiles.hits, lambda: tiles.misses, lambda: tiles.size)
         studio = Studio(
             settings=settings,
             db=db,

@@ -140,6 +140,10 @@ class Metrics:
         """The pixel pool's busy time, read at scrape time: process-wide, like the pool."""
         self.registry.register(_PixelPool(busy_seconds, workers))
 
+    def track_tile_cache(self, hits: Callable[[], int], misses: Callable[[], int], size: Callable[[], int]) -> None:
+        """The decoded-tile cache's lookups, read at scrape time: a miss decodes a PNG."""
+        self.registry.register(_TileCache(hits, misses, size))
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
 
@@ -157,3 +161,19 @@ class _PixelPool(Collector):
             value=self._busy_seconds(),
         )
         yield GaugeMetricFamily("exquisite_pixel_workers", "Workers in the pixel pool.", value=self._workers)
+
+
+class _TileCache(Collector):
+    def __init__(self, hits: Callable[[], int], misses: Callable[[], int], size: Callable[[], int]) -> None:
+        self._hits, self._misses, self._size = hits, misses, size
+
+    def collect(self) -> Iterator[Metric]:
+        yield CounterMetricFamily(
+            "exquisite_tile_cache_hits", "Neighbour tiles found decoded in the tile cache.", value=self._hits()
+        )
+        yield CounterMetricFamily(
+            "exquisite_tile_cache_misses", "Neighbour tiles whose PNG had to be read and decoded.", value=self._misses()
+        )
+        yield GaugeMetricFamily(
+            "exquisite_tile_cache_bytes", "Bytes of decoded pixels the tile cache holds.", value=self._size()
+        )

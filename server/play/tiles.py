@@ -33,6 +33,11 @@ class TileCache:
         self.hits = 0
         self.misses = 0
 
+    @property
+    def size(self) -> int:
+        """Bytes of pixels held."""
+        return self._bytes
+
     def remember(self, sha256: str, tile: np.ndarray) -> None:
         if sha256 in self._tiles:
             self._tiles.move_to_end(sha256)
