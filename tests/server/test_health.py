@@ -130,6 +130,20 @@ async def test_metrics_show_how_busy_a_step_kept_the_pixel_pool(client):
     assert after["exquisite_pixel_workers"] == pixels.WORKERS
 
 
+async def test_metrics_show_the_tile_cache_serving_the_neighbours_of_a_step(client):
+    from tests.play import new_player, open_room, start, step_and_settle
+
+    host, _ = await new_player(client)
+    room = await start(host, await open_room(host))
+    await step_and_settle(host, room["id"])
+    before = _samples((await client.get("/metrics")).text)
+    await step_and_settle(host, room["id"])  # beside the first tile, which its step kept decoded
+    after = _samples((await client.get("/metrics")).text)
+    assert after["exquisite_tile_cache_hits_total"] == before["exquisite_tile_cache_hits_total"] + 1
+    assert after["exquisite_tile_cache_misses_total"] == before["exquisite_tile_cache_misses_total"]
+    assert after["exquisite_tile_cache_bytes"] == before["exquisite_tile_cache_bytes"] + room["tile_size"] ** 2 * 4
+
+
 async def test_metrics_show_the_seams_and_drift_of_committed_tiles(client, db):
     from tests.play import new_player, open_room, start, step_and_settle
 
