@@ -50,7 +50,7 @@ from typing import Any, TypeVar
 
 from server.play.pixel_transport import Arena, Layout, Lent, Segments, dump, receive_arena, views, write_out
 
-__all__ = ["WorkerDied", "WorkerPool"]
+__all__ = ["WorkerDied", "WorkerPool", "keep_freed_memory"]
 
 T = TypeVar("T")
 
