@@ -398,10 +398,13 @@ def pixel_busy(text: str) -> tuple[float, float] | None:
     return (float(busy.group(1)), float(workers.group(1))) if busy and workers else None
 
 
-def tile_misses(text: str) -> float | None:
-    """The tile cache's misses (each a PNG read and decoded), when the server exports them."""
-    found = _TILE_MISSES.search(text)
-    return float(found.group(1)) if found else None
+def decodes_per_step(before: str, after: str, steps: int) -> float:
+    """The tile cache's misses (each a PNG read and decoded) a step between two scrapes; NaN when
+    the server does not export them."""
+    found = [_TILE_MISSES.search(text) for text in (before, after)]
+    if found[0] is None or found[1] is None:
+        return float("nan")
+    return (float(found[1].group(1)) - float(found[0].group(1))) / max(1, steps)
 
 
 def pool_share(before: tuple[float, float] | None, after: tuple[float, float] | None, seconds: float) -> str:
@@ -557,12 +560,7 @@ async def run_exquisite(tmp: Path, args, tree: Path | None = None) -> list[dict]
                             "keys": keys,
                             "pool_wait": bucket_p99(pool_wait_buckets(scraped), pool_wait_buckets(rescraped)),
                             "pixel_busy": pool_share(pixel_busy(scraped), pixel_busy(rescraped), elapsed),
-                            "decodes": (
-                                (misses_after - misses_before) * per_step / 1000
-                                if (misses_before := tile_misses(scraped)) is not None
-                                and (misses_after := tile_misses(rescraped)) is not None
-                                else float("nan")
-                            ),
+                            "decodes": decodes_per_step(scraped, rescraped, len(keys)),
                             "loop_lag": percentile(probe.take(), 0.99),
                             "refused": sum(player.refused for player in players) - refused,
                         }
