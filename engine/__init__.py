@@ -6,6 +6,7 @@ I/O: arrays in, arrays out, so every server instance computes the same pixels.
 
 from __future__ import annotations
 
+from engine._pixels import Output
 from engine.composite import composite
 from engine.context import build_context, cut_tile, edge_window, keep_mask
 from engine.errors import (
@@ -54,6 +55,7 @@ __all__ = [
     "edge_window",
     "keep_mask",
     "cut_tile",
+    "Output",
     "composite",
     "correct_seams",
     "SeamResult",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-__all__ = ["OPAQUE", "check_tile_size", "check_image", "opaque_copy"]
+__all__ = ["OPAQUE", "Output", "output_array", "check_tile_size", "check_image", "opaque_copy"]
 
 OPAQUE = 255
 # Viewing RGBA pixels as one uint32 each lets a single pass copy a pixel and force it opaque,
@@ -44,3 +46,25 @@ def check_image(image: np.ndarray, side: int, what: str, channels: tuple[int, ..
     ):
         got = f"{image.dtype} {image.shape}" if isinstance(image, np.ndarray) else type(image).__name__
         raise ValueError(f"{what} must be uint8 ({side}, {side}, {channels}), got {got}")
+
+
+@dataclass(frozen=True)
+class Output:
+    """Stands, as a function's `out` argument, for the uint8 array of `shape` it writes its result
+    into. Whoever runs the function may put one in its place: a pixel worker process
+    (server/play/pixel_workers.py) puts it in the shared memory the answer travels back in, so a
+    window of megabytes is written once rather than written and then copied there. Passed as it
+    is, it is a new array."""
+
+    shape: tuple[int, ...]
+
+
+def output_array(out: np.ndarray | Output | None, shape: tuple[int, ...]) -> np.ndarray:
+    """The uint8 array of `shape` to write a result into: `out` itself, or a new one."""
+    if isinstance(out, np.ndarray):
+        if out.dtype != np.uint8 or out.shape != shape or not out.flags.writeable:
+            raise ValueError(f"out must be a writeable uint8 {shape} array, got {out.dtype} {out.shape}")
+        return out
+    if out is not None and out.shape != shape:
+        raise ValueError(f"out stands for a {out.shape} array, not {shape}")
+    return np.empty(shape, dtype=np.uint8)

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from engine._pixels import OPAQUE, check_image, check_tile_size, opaque_copy
+from engine._pixels import OPAQUE, Output, check_image, check_tile_size, opaque_copy, output_array
 from engine.errors import CellUnavailable
 from engine.geometry import Cell, Direction
 
@@ -32,21 +32,25 @@ def _spans(tile_size: int) -> dict[int, tuple[slice, slice]]:
     }
 
 
-def build_context(tiles: Mapping[Cell, np.ndarray], target: Cell, tile_size: int) -> np.ndarray:
-    """The (2T, 2T, 4) uint8 RGBA window centred on `target`; raises CellUnavailable if it is taken."""
+def build_context(
+    tiles: Mapping[Cell, np.ndarray], target: Cell, tile_size: int, *, out: np.ndarray | Output | None = None
+) -> np.ndarray:
+    """The (2T, 2T, 4) uint8 RGBA window centred on `target`, written into `out` when given (see
+    Output); raises CellUnavailable if the cell is taken."""
     check_tile_size(tile_size)
     if target in tiles:
         raise CellUnavailable(f"cell {target} already has a tile")
     spans = _spans(tile_size)
-    window = np.zeros((2 * tile_size, 2 * tile_size, 4), dtype=np.uint8)
+    window = output_array(out, (2 * tile_size, 2 * tile_size, 4))
     tx, ty = target
     for dy in (-1, 0, 1):
         for dx in (-1, 0, 1):
             tile = tiles.get((tx + dx, ty + dy))
+            (rows_w, rows_t), (cols_w, cols_t) = spans[dy], spans[dx]
             if tile is None:
+                window[rows_w, cols_w] = 0  # each byte written once: `out` may hold anything
                 continue
             check_image(tile, tile_size, f"tile {(tx + dx, ty + dy)}")
-            (rows_w, rows_t), (cols_w, cols_t) = spans[dy], spans[dx]
             opaque_copy(tile[rows_t, cols_t], window[rows_w, cols_w])
     return window
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from engine._pixels import opaque_copy
+from engine._pixels import Output, opaque_copy, output_array
 
 __all__ = ["Painting", "paint", "WORK_SIDE"]
 
@@ -137,8 +137,9 @@ def _to_uint8(rgb: np.ndarray) -> np.ndarray:
     return np.rint(np.clip(rgb, 0.0, 1.0) * 255).astype(np.uint8)
 
 
-def paint(context: np.ndarray, prompt: str, seed: int) -> Painting:
-    """Paint a full (side, side, 4) image continuing `context`'s opaque pixels."""
+def paint(context: np.ndarray, prompt: str, seed: int, *, out: np.ndarray | Output | None = None) -> Painting:
+    """Paint a full (side, side, 4) image continuing `context`'s opaque pixels (into `out` when
+    given: see Output)."""
     side = context.shape[0]
     factor = max(1, side // WORK_SIDE)
     # Point samples at the centre of each factor x factor box: aliasing does not matter to a mock,
@@ -160,6 +161,6 @@ def paint(context: np.ndarray, prompt: str, seed: int) -> Painting:
 
     # RGBX resizes without the premultiplication Pillow applies to RGBA; X becomes our alpha.
     low = Image.fromarray(_to_uint8(final), "RGB").convert("RGBX")
-    image = np.empty((side, side, 4), dtype=np.uint8)
+    image = output_array(out, (side, side, 4))
     opaque_copy(np.asarray(low.resize((side, side), Image.Resampling.BICUBIC)), image)
     return Painting(image=image, previews=(_preview(fill), _preview(blend), _preview(final)))

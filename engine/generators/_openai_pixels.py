@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from engine._pixels import OPAQUE, opaque_copy
+from engine._pixels import OPAQUE, Output, opaque_copy, output_array
 from engine.errors import GeneratorBadOutput, InvalidImage
 from engine.png import PngWriter, decode_png
 
@@ -96,9 +96,10 @@ def encode_request(context: np.ndarray, side: int) -> EditRequest:
     return EditRequest(window=window, side=side, image=_png(picture), mask=_png(mask), paint=alpha == 0)
 
 
-def decode_answer(data: bytes, request: EditRequest) -> np.ndarray:
-    """The model's PNG as an opaque (window, window, 4) array; GeneratorBadOutput when it is not
-    an image, not the size asked for, or transparent anywhere it was asked to paint."""
+def decode_answer(data: bytes, request: EditRequest, *, out: np.ndarray | Output | None = None) -> np.ndarray:
+    """The model's PNG as an opaque (window, window, 4) array (in `out` when given: see Output);
+    GeneratorBadOutput when it is not an image, not the size asked for, or transparent anywhere it
+    was asked to paint."""
     try:
         answer = decode_png(data)
     except InvalidImage as exc:
@@ -113,7 +114,7 @@ def decode_answer(data: bytes, request: EditRequest) -> np.ndarray:
     if request.side != window:
         resample = _DOWN if request.side > window else _UP
         answer = np.asarray(Image.fromarray(answer, "RGBA").resize((window, window), resample))
-    image = np.empty((window, window, 4), dtype=np.uint8)
+    image = output_array(out, (window, window, 4))
     opaque_copy(answer, image)
     return image
 

@@ -21,7 +21,8 @@ class Offload(Protocol):
     """Runs a generator's image work (painting, request encoding, answer decoding, previews) off
     the event loop; alone, asyncio.to_thread. The server passes its pixel worker processes, shared
     with the seam correction: so the function must be module-level (pickled by name) and a pure
-    function of its arguments, which reach it as copies."""
+    function of its arguments, which reach it as copies. An argument that is an engine.Output may
+    reach it as an array the runner placed (see engine/_pixels.py), or as it is."""
 
     def __call__(self, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> Awaitable[T]: ...
 

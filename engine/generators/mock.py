@@ -15,6 +15,7 @@ import random
 
 import numpy as np
 
+from engine._pixels import Output
 from engine.errors import GeneratorError, GeneratorRefused, GeneratorTimeout
 from engine.generators._mock_paint import paint
 from engine.generators.base import Offload, ProgressCallback, tile_size_of
@@ -61,7 +62,7 @@ class MockGenerator:
         try:
             async with asyncio.timeout(self.timeout):
                 # Painting a 2048 px window takes tens of milliseconds: keep it off the event loop.
-                painting = await self.offload(paint, context, prompt, seed)
+                painting = await self.offload(paint, context, prompt, seed, out=Output(context.shape))
                 for stage, (fraction, preview) in enumerate(zip(_STAGES, painting.previews, strict=True)):
                     if self.delay_ms:
                         await asyncio.sleep(self.delay_ms / 1000 / len(_STAGES))

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from engine._pixels import Output
 from engine.errors import GeneratorBadOutput, GeneratorError, GeneratorFailure, GeneratorTimeout, GeneratorUnavailable
 from engine.generators._openai_errors import Mapped, map_openai_error
 from engine.generators._openai_pixels import EditRequest, decode_answer, encode_request, preview_of, request_side
@@ -164,7 +165,8 @@ class OpenAIGenerator:
             started = loop.time()
             answer = await self._attempt(request, prompt, safety_identifier, on_progress)
             if isinstance(answer, bytes):
-                image = await self.offload(decode_answer, answer, request)
+                window = Output((request.window, request.window, 4))
+                image = await self.offload(decode_answer, answer, request, out=window)
                 self._pace.recent.append(loop.time() - started)
                 return image
             wait = answer.retry_after

@@ -252,6 +252,7 @@ def _serve(conn: Connection) -> None:
             if requests is not None:
                 maps[None] = requests.map
             function, args, kwargs = pickle.loads(header, buffers=views(layout, maps))
+            args, kwargs = segments.place_outputs(args, kwargs)
             outcome: tuple[str, Any] = ("returned", function(*args, **kwargs))
             del function, args, kwargs  # views of shared memory that later calls reuse
         except Exception as exc:  # noqa: BLE001 - the caller's to handle: it is raised there
@@ -260,7 +261,7 @@ def _serve(conn: Connection) -> None:
             payload, buffers = dump(outcome)
         except Exception as exc:  # noqa: BLE001 - an unpicklable result or exception
             payload, buffers = dump(("raised", RuntimeError(f"pixel worker could not return {outcome[1]!r}: {exc}")))
-        answer_layout = segments.lend(conn, buffers, os.getppid()) if buffers else []
+        answer_layout = segments.lend(conn, buffers, os.getppid())
         del outcome, buffers
         conn.send_bytes(pickle.dumps(("answer", payload, answer_layout, time.perf_counter() - started)))
 

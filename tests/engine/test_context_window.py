@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine import CellUnavailable, build_context, composite, cut_tile, keep_mask
+from engine import CellUnavailable, Output, build_context, composite, cut_tile, keep_mask
 
 T = 16
 H = T // 2
@@ -48,6 +48,26 @@ def test_context_forces_kept_pixels_opaque():
     context = build_context({(0, 0): tile}, (1, 0), T)
     assert (context[H : H + T, :H, 3] == 255).all()
     assert np.array_equal(context[H : H + T, :H, :3], tile[:, H:, :3])
+
+
+def test_context_written_into_out_is_the_same_window_whatever_out_held_before():
+    tiles = {(-1, 0): _random_tile(1), (0, 1): _random_tile(2)}  # the empty cells must be cleared
+    expected = build_context(tiles, (0, 0), T)
+    out = np.full((2 * T, 2 * T, 4), 0xAB, dtype=np.uint8)
+    assert build_context(tiles, (0, 0), T, out=out) is out
+    assert np.array_equal(out, expected)
+    # A placeholder no runner replaced is a new array.
+    assert np.array_equal(build_context(tiles, (0, 0), T, out=Output((2 * T, 2 * T, 4))), expected)
+
+
+@pytest.mark.parametrize(
+    "out",
+    [np.zeros((2 * T, 2 * T, 3), np.uint8), np.zeros((2 * T, 2 * T, 4), np.float32), Output((T, T, 4))],
+    ids=["three channels", "float", "a tile's placeholder"],
+)
+def test_context_refuses_an_out_of_another_shape_or_type(out):
+    with pytest.raises(ValueError):
+        build_context({(-1, 0): _random_tile(1)}, (0, 0), T, out=out)
 
 
 def test_context_refuses_an_occupied_target():

@@ -16,6 +16,7 @@ from engine import (
     encode_png,
     make_generator,
 )
+from engine.generators._mock_paint import paint
 
 T = 64
 H = T // 2
@@ -154,3 +155,11 @@ async def test_the_painting_runs_where_the_offload_puts_it():
 
     image = await make_generator("mock", offload=offload).generate(EMPTY, "a lighthouse", seed=1)
     assert ran == ["paint"] and image.shape == EMPTY.shape
+
+
+def test_the_painting_written_into_out_is_the_same_image():
+    context = build_context({(-1, 0): _solid((200, 40, 40))}, (0, 0), T)
+    out = np.full_like(context, 3)
+    painted = paint(context, "a harbour", 7, out=out)
+    assert painted.image is out
+    assert np.array_equal(out, paint(context, "a harbour", 7).image)

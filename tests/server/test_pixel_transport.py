@@ -1,6 +1,7 @@
 """The pixel workers' shared memory on its own: an answer's segment is as small as its size class
 allows, and a segment given back is reused only for an answer of its own class, since a segment the
-loop keeps (a cached tile) pins every page an earlier answer touched."""
+loop keeps (a cached tile) pins every page an earlier answer touched; an Output's array is lent
+where the function wrote it."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from multiprocessing.connection import Connection
 import numpy as np
 import pytest
 
+from engine import Output
 from server.play.pixel_transport import Lent, Segments, dump
 
 
@@ -24,7 +26,7 @@ def pair() -> Iterator[tuple[Connection, Connection]]:
         end.close()
 
 
-def lend(segments: Segments, pair: tuple[Connection, Connection], lent: Lent, answer: np.ndarray) -> tuple[int, int]:
+def lend(segments: Segments, pair: tuple[Connection, Connection], lent: Lent, answer: object) -> tuple[int, int]:
     """Lends a segment for `answer` the way a worker does and maps it the way the loop does:
     (the segment, the size the loop mapped)."""
     worker, loop = pair
@@ -50,3 +52,38 @@ def test_a_segment_given_back_is_reused_only_within_its_size_class(pair):
     assert small != large and size == 256 << 10  # not the larger segment and all it touched
     again, _ = lend(segments, pair, lent, np.zeros(1 << 20, np.uint8))
     assert again == large
+
+
+def test_an_outputs_array_is_lent_where_it_was_written_with_the_rest_behind_it(pair):
+    segments, lent = Segments(), Lent()
+    (written,), _ = segments.place_outputs((Output((1000, 3)),), {})
+    written[...] = 9
+    small = np.arange(10)
+    worker, loop = pair
+    _, buffers = dump((small, written))  # the Output's array second: it must not move to the front
+    layout = segments.lend(worker, buffers, 0)
+    (segment_of_small, at_small, _, _), (segment, at, length, _) = layout
+    assert (segment, at, length) == (0, 0, 3000) and segment_of_small == 0 and at_small >= 3000
+    _, _, size = pickle.loads(loop.recv_bytes())
+    mapped = lent.map(loop, 0, size)
+    assert bytes(mapped[:3000]) == b"\x09" * 3000
+    assert segments._next == 1  # no other segment was needed
+
+
+def test_an_answer_that_does_not_fit_behind_its_outputs_is_copied_and_the_kept_segment_freed(pair):
+    segments, lent = Segments(), Lent()
+    _, placed = segments.place_outputs((), {"out": Output((1000,))})
+    placed["out"][...] = 5
+    large = np.ones(1 << 20, np.uint8)  # more than the room kept behind an Output
+    segment, _ = lend(segments, pair, lent, (placed.pop("out"), large))
+    assert segment == 1
+    segments.place_outputs((Output((1000,)),), {})
+    assert segments._reserved is not None and segments._reserved[0] == 0  # the kept one, reused
+
+
+def test_a_call_that_answers_nothing_lent_frees_the_segment_kept_for_its_outputs(pair):
+    segments = Segments()
+    segments.place_outputs((Output((4096,)),), {})
+    assert segments.lend(pair[0], [], 0) == []
+    segments.place_outputs((Output((4096,)),), {})
+    assert segments._next == 1 and segments._reserved is not None and segments._reserved[0] == 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
+import pickle
 import resource
 import signal
 import sys
@@ -121,6 +122,23 @@ def test_a_call_goes_to_the_idle_worker_whose_answer_it_passes_back(run):
     finally:
         pool.close()
     assert next_in_line != holder and answered_by == holder
+
+
+def a_count_then_the_output(out: np.ndarray | engine.Output) -> tuple[np.ndarray, np.ndarray]:
+    filled = out if isinstance(out, np.ndarray) else np.empty(out.shape, np.uint8)
+    filled[...] = 7
+    return np.arange(100), filled
+
+
+def test_an_output_comes_back_from_where_the_function_wrote_it(run, pool):
+    async def main():
+        count, filled = await pool.run(a_count_then_the_output, engine.Output((512, 512, 4)))
+        (worker,) = pool._idle
+        return count, filled, worker.lent.find(pickle.PickleBuffer(filled))
+
+    count, filled, found = run(main)
+    assert np.array_equal(count, np.arange(100)) and filled.shape == (512, 512, 4) and (filled == 7).all()
+    assert found is not None and found[1] == 0  # at the front of its segment: written there, not copied
 
 
 def answer_and_open_files(size: int, value: int) -> tuple[np.ndarray, int]:
