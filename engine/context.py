@@ -82,11 +82,12 @@ def keep_mask(context: np.ndarray) -> np.ndarray:
     return context[..., 3] == OPAQUE
 
 
-def cut_tile(generated: np.ndarray, tile_size: int) -> np.ndarray:
-    """The central T x T of a 2T x 2T RGB or RGBA image, as a new opaque RGBA tile."""
+def cut_tile(generated: np.ndarray, tile_size: int, *, out: np.ndarray | Output | None = None) -> np.ndarray:
+    """The central T x T of a 2T x 2T RGB or RGBA image, as a new opaque RGBA tile (in `out` when
+    given: see Output)."""
     check_tile_size(tile_size)
     check_image(generated, 2 * tile_size, "generated image", channels=(3, 4))
     half = tile_size // 2
-    tile = np.empty((tile_size, tile_size, 4), dtype=np.uint8)
+    tile = output_array(out, (tile_size, tile_size, 4))
     opaque_copy(generated[half : half + tile_size, half : half + tile_size], tile)
     return tile

@@ -81,7 +81,7 @@ from typing import Literal
 import numpy as np
 
 from engine._bands import inner_band, neighboured_edges, outer_band
-from engine._pixels import check_image, check_tile_size
+from engine._pixels import Output, check_image, check_tile_size
 from engine._poisson import harmonic_correction
 from engine._seam_score import KeepBlocks, box_mean, context_drift, keep_blocks, seam_score, step_at_seam
 from engine.context import cut_tile
@@ -102,15 +102,21 @@ class SeamResult:
 
 
 def correct_seams(
-    generated: np.ndarray, context: np.ndarray, tile_size: int, *, method: Method = "poisson"
+    generated: np.ndarray,
+    context: np.ndarray,
+    tile_size: int,
+    *,
+    method: Method = "poisson",
+    out: np.ndarray | Output | None = None,
 ) -> SeamResult:
     """Cut the new tile from `generated` (2T x 2T, RGB or RGBA) with its seams corrected against
-    `context`'s KEEP pixels by `method`; see the module docstring."""
+    `context`'s KEEP pixels by `method` (the tile written into `out` when given: see Output); see
+    the module docstring."""
     check_tile_size(tile_size)
     check_image(context, 2 * tile_size, "context")
     if method not in METHODS:
         raise ValueError(f"seam method must be one of {METHODS}, got {method!r}")
-    tile = cut_tile(generated, tile_size)
+    tile = cut_tile(generated, tile_size, out=out)
     blocks = keep_blocks(generated, context, tile_size)
     edges = neighboured_edges(context, tile_size)
     if not edges:

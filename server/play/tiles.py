@@ -87,10 +87,16 @@ async def neighbours_of(
 
 
 def finish_tile(
-    generated: np.ndarray, context: np.ndarray, tile_size: int, method: engine.SeamMethod
+    generated: np.ndarray,
+    context: np.ndarray,
+    tile_size: int,
+    method: engine.SeamMethod,
+    *,
+    out: np.ndarray | engine.Output | None = None,
 ) -> tuple[engine.SeamResult, bytes]:
-    """The new tile with its seams corrected and its PNG, in one call to a pixel worker so that the
-    tile crosses back once; read-only, so the TileCache keeps it as it comes."""
-    seams = engine.correct_seams(generated, context, tile_size, method=method)
+    """The new tile with its seams corrected (in `out` when given) and its PNG, in one call to a
+    pixel worker so that the tile crosses back once; read-only, so the TileCache keeps it as it
+    comes."""
+    seams = engine.correct_seams(generated, context, tile_size, method=method, out=out)
     seams.tile.flags.writeable = False
     return seams, engine.encode_png(seams.tile)

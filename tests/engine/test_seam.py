@@ -103,6 +103,15 @@ def test_correction_is_deterministic(make_world, cut_world_tiles, method):
 
 
 @pytest.mark.parametrize("method", SEAM_METHODS)
+def test_a_tile_corrected_into_out_is_the_same_tile_whatever_out_held(make_world, cut_world_tiles, method):
+    context, generated, _ = _scene(make_world, cut_world_tiles, LAYOUTS["top-right"])
+    out = np.full((T, T, 4), 0x5A, dtype=np.uint8)
+    result = correct_seams(generated, context, T, method=method, out=out)
+    assert result.tile is out
+    assert out.tobytes() == correct_seams(generated, context, T, method=method).tile.tobytes()
+
+
+@pytest.mark.parametrize("method", SEAM_METHODS)
 def test_a_tile_without_neighbours_is_left_as_generated_with_score_zero(make_world, cut_world_tiles, method):
     context, generated, _ = _scene(make_world, cut_world_tiles, [])
     result = correct_seams(generated, context, T, method=method)
