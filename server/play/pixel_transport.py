@@ -12,7 +12,7 @@ a small header crosses the socket (server/play/pixel_workers.py says why).
   copied back: the call names the segment and the offset, and the worker reads its own mapping.
 - An argument that is an engine.Output (the array a function writes its result into) becomes an
   array at the start of the segment the answer will be lent in: a result written there is not
-  copied at all (a context window and a painted window, 8 MiB a step at T=512).
+  copied at all (a step's context, its painted window and its new tile: 9 MiB at T=512).
 
 A step's arrays all come from a worker (the tiles it decoded or finished, the context, the painted
 window), so they all cross by name: at T=512 the loop copied about 20 MiB a step before, and in
