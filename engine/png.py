@@ -7,6 +7,9 @@ filtered with Up (its difference from the row above: smooth paintings leave smal
 numpy operation a block. Nothing varies but the pixels, so the same array and the same zlib build
 give the same bytes. The settings are fixed on purpose; changing them changes every new tile's
 address (old tiles keep theirs, since blobs are never rewritten). Decoding is Pillow's.
+
+The deflater is the caller's to choose (`deflater`, zlib's by default): the server deflates tiles
+with zlib-ng (server/play/tiles.py says why), which writes the same format, faster.
 """
 
 from __future__ import annotations
@@ -14,13 +17,15 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from collections.abc import Callable
+from typing import Protocol
 
 import numpy as np
 from PIL import Image
 
 from engine.errors import InvalidImage
 
-__all__ = ["PngWriter", "encode_png", "decode_png", "encode_jpeg_preview", "MAX_DECODE_SIDE"]
+__all__ = ["PngWriter", "Deflater", "encode_png", "decode_png", "encode_jpeg_preview", "MAX_DECODE_SIDE"]
 
 # Level 1 is the fast end of zlib: the encode sits on every step's critical path, and the bytes are
 # served once per viewer with immutable caching. 512 px RGBA tiles (bench/engine.py), Pillow's
@@ -30,6 +35,15 @@ _COMPRESS_LEVEL = 1
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _COLOUR_TYPES = {1: 0, 2: 4, 3: 2, 4: 6}  # channels -> PNG colour type: grey, grey + alpha, RGB, RGBA
 _UP = 2  # PNG's filter type 2
+
+
+class Deflater(Protocol):
+    """One zlib stream being written, as zlib.compressobj(level) makes it."""
+
+    def compress(self, data: memoryview, /) -> bytes: ...
+
+    def flush(self) -> bytes: ...
+
 
 MAX_DECODE_SIDE = 4096
 """Larger images are refused before their pixels are decompressed (a tile is at most 2048 wide)."""
@@ -45,13 +59,21 @@ class PngWriter:
     at a time: every row filtered with Up, the whole image one zlib stream over IDAT chunks (PNG's
     own way of streaming), so only a block and its compressed output are in memory at once."""
 
-    def __init__(self, width: int, height: int, channels: int, *, level: int = _COMPRESS_LEVEL) -> None:
+    def __init__(
+        self,
+        width: int,
+        height: int,
+        channels: int,
+        *,
+        level: int = _COMPRESS_LEVEL,
+        deflater: Callable[[int], Deflater] = zlib.compressobj,
+    ) -> None:
         if channels not in _COLOUR_TYPES or width < 1 or height < 1:
             raise ValueError(f"no PNG of {width} x {height} with {channels} channels")
         self._shape = (width, channels)
         self._rows_left = height
         self._above = np.zeros((width, channels), dtype=np.uint8)  # the row over the first is zeros
-        self._compressor = zlib.compressobj(level)
+        self._compressor = deflater(level)
         self._pieces = [_SIGNATURE]
         self._chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, _COLOUR_TYPES[channels], 0, 0, 0))
 
@@ -83,11 +105,14 @@ class PngWriter:
         self._pieces += [struct.pack(">I", len(data)) + kind, data, struct.pack(">I", crc)]
 
 
-def encode_png(image: np.ndarray) -> bytes:
-    """Encode an (H, W, 4) or (H, W, 3) uint8 array as PNG, the same bytes for the same array."""
+def encode_png(
+    image: np.ndarray, *, level: int = _COMPRESS_LEVEL, deflater: Callable[[int], Deflater] = zlib.compressobj
+) -> bytes:
+    """Encode an (H, W, 4) or (H, W, 3) uint8 array as PNG, the same bytes for the same array
+    (and the same deflater and level)."""
     _check_pixels(image, "encode_png")
     height, width, channels = image.shape
-    writer = PngWriter(width, height, channels)
+    writer = PngWriter(width, height, channels, level=level, deflater=deflater)
     writer.add(image)
     return writer.finish()
 

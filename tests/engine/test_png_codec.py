@@ -89,6 +89,19 @@ def test_a_png_written_in_blocks_is_the_png_written_at_once():
     assert writer.finish() == encode_png(rgba)
 
 
+def test_the_stream_is_deflated_by_the_callers_deflater_at_the_callers_level():
+    asked: list[int] = []
+
+    def deflater(level: int):
+        asked.append(level)
+        return zlib.compressobj(level, zlib.DEFLATED, 15, 9, zlib.Z_FIXED)  # a stream zlib's default never writes
+
+    rgba = _image(4, shape=(32, 16, 4))
+    png = encode_png(rgba, level=7, deflater=deflater)
+    assert asked == [7] and png != encode_png(rgba, level=7)
+    assert np.array_equal(decode_png(png), rgba)
+
+
 def test_every_row_is_filtered_with_up():
     # Smooth rows differ little from the row above: the filter that makes a tile's PNG cheap.
     rgba = _image(3, shape=(16, 8, 4))
