@@ -17,6 +17,7 @@ What it does:
    (the database's clock at TX2's statement of writes, the last before its COMMIT; with a
    --baseline-tree older than schema version 11, the clock at TX2's BEGIN), so the latency runs
    from the commit to the last watcher of that event.
+   Each rate runs --seconds, or longer where that gives fewer than --min-steps steps.
 3. Before the rates, --warmup-steps steps a room (caches and workers warm), then an idle phase
    (--idle-seconds, the sockets open and nothing painted) gives the servers' CPU at rest
    (keep-alives, the loop probe, periodic tasks), and the mock's painting alone is timed in this
@@ -542,7 +543,7 @@ async def run_exquisite(tmp: Path, args, tree: Path | None = None) -> list[dict]
                     clock.lap()
                     scraped = await scrape(front.url)
                     probe.take()
-                    started, ended = await run_phase(players, rate, args.seconds)
+                    started, ended = await run_phase(players, rate, phase_seconds(args, rate))
                     elapsed = max(ended, time.perf_counter()) - started
                     rescraped = await scrape(front.url)
                     total, workers, wall = clock.lap()
@@ -586,6 +587,12 @@ async def run_exquisite(tmp: Path, args, tree: Path | None = None) -> list[dict]
         pg.stop()
 
 
+def phase_seconds(args, rate: float) -> float:
+    """How long a rate runs: --seconds, or long enough for --min-steps steps (a p99 of 75 steps,
+    5 steps/s for 15 s, is their maximum, and it set the knee's bound)."""
+    return max(args.seconds, args.min_steps / rate)
+
+
 async def run_bare(args, rates: list[float]) -> list[list[float]]:
     port = free_port()
     process = await asyncio.create_subprocess_exec(
@@ -610,7 +617,8 @@ async def run_bare(args, rates: list[float]) -> list[list[float]]:
             await broadcast_frames(control, rooms, seqs, _WARMUP_RATE, args.warmup_steps * len(rooms))
             await asyncio.sleep(args.idle_seconds)
             sent_by_rate = [
-                await broadcast_frames(control, rooms, seqs, rate, max(1, int(rate * args.seconds))) for rate in rates
+                await broadcast_frames(control, rooms, seqs, rate, max(1, int(rate * phase_seconds(args, rate))))
+                for rate in rates
             ]
             await asyncio.sleep(1.0)
             await control.close()
@@ -659,6 +667,9 @@ async def main() -> None:
     parser.add_argument("--watcher-procs", type=int, default=2)
     parser.add_argument("--rates", default="5,10,20,40", help="offered steps/s, comma separated")
     parser.add_argument("--seconds", type=float, default=6.0, help="per rate")
+    parser.add_argument(
+        "--min-steps", type=int, default=300, help="per rate: a slow rate runs longer, so its p99 is not its maximum"
+    )
     parser.add_argument("--tile-size", type=int, default=256)
     parser.add_argument("--warmup-steps", type=int, default=2, help="per room, before anything is measured")
     parser.add_argument("--idle-seconds", type=float, default=10.0, help="the idle phase before the rates")
@@ -677,7 +688,7 @@ async def main() -> None:
         await watcher_main()
         return
     args.rates = [float(rate) for rate in args.rates.split(",")]
-    if sum(args.rates) * args.seconds / args.rooms + args.warmup_steps > 60:
+    if sum(rate * phase_seconds(args, rate) for rate in args.rates) / args.rooms + args.warmup_steps > 60:
         raise SystemExit("too many steps per room for an 8 x 8 extent: add rooms or shorten --seconds")
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -691,7 +702,8 @@ async def main() -> None:
     bare = [] if args.no_bare else await run_bare(args, achieved)
     print(
         f"bench/live.py  bus={args.bus}  T={args.tile_size}  {args.rooms} rooms  {args.watchers} watchers"
-        f" in {args.watcher_procs} processes  {args.seconds:g} s per rate  {os.cpu_count()} cores"
+        f" in {args.watcher_procs} processes  {args.seconds:g} s per rate (at least {args.min_steps} steps)"
+        f"  {os.cpu_count()} cores"
     )
     offset = 0
     for name, phases in runs:
