@@ -182,12 +182,12 @@ class Segments:
         outputs = [value for value in (*args, *kwargs.values()) if isinstance(value, Output)]
         if not outputs:
             return args, kwargs
-        spans = [-(-math.prod(output.shape) // _ALIGN) * _ALIGN for output in outputs]
+        counts = [math.prod(output.shape) for output in outputs]
+        spans = [-(-count // _ALIGN) * _ALIGN for count in counts]
         segment = self._take(Arena.size_for(sum(spans) + _MIN_SEGMENT, _MIN_SEGMENT))
         arrays: dict[int, np.ndarray] = {}
         offset = 0
-        for output, span in zip(outputs, spans, strict=True):
-            count = math.prod(output.shape)
+        for output, count, span in zip(outputs, counts, spans, strict=True):
             arrays[id(output)] = np.frombuffer(self.map_of(segment), np.uint8, count, offset).reshape(output.shape)
             offset += span
         self._reserved = (segment, offset)
