@@ -1,6 +1,6 @@
 -- EXQUISITE schema. Applied at start-up and by `exquisite migrate`, in one transaction under an
 -- advisory lock, so it must stay idempotent: every statement is IF NOT EXISTS or equivalent.
--- schema_version: 12
+-- schema_version: 13
 
 CREATE TABLE IF NOT EXISTS schema_version (
     version     integer PRIMARY KEY,
@@ -460,5 +460,61 @@ BEGIN
     CROSS JOIN LATERAL (SELECT array_agg(x ORDER BY position) AS xs, array_agg(y ORDER BY position) AS ys,
                                array_agg(sha256 ORDER BY position) AS shas
                         FROM tiles WHERE tiles.room_id = p_room) t;
+END
+$$;
+
+
+-- TX2 without a transaction held open (schema version 13). ---------------------------------------
+
+-- TX2 as TX1 is: its read (lock_for_commit_and_turn() above, in a statement of its own) and then
+-- this one statement of writes, which Postgres commits as it ends, so the feed's clock (the events'
+-- `at`) runs to one round trip's end rather than two (the writes', then COMMIT's). The writes
+-- happen only if the room's seq is still the one the read saw (every change the next turn depends
+-- on appends an event) and our unexpired lease is still there; otherwise nothing is written, no
+-- row is returned, and the caller reads again (server/play/step.py::commit). Under the room lock
+-- and then the lease's, as every transaction takes them: the tile (its cell's key the last guard
+-- of 'never repainted'), the room's tile count, the step committed, the lease released, then
+-- either the next turn begun or, with p_finish, the room finished, and the events (kinds and JSON
+-- data) appended in order with the next seqs, stamped with one reading of the clock. Returns the
+-- first event's seq and that time.
+CREATE OR REPLACE FUNCTION commit_step(
+    p_room_seq bigint, p_room uuid, p_token bigint, p_x integer, p_y integer, p_position integer, p_sha256 text,
+    p_step uuid, p_author bigint, p_prompt text, p_seam_score double precision, p_context_drift double precision,
+    p_generator_ms integer, p_kinds text[], p_datas text[], p_finish boolean, p_turn_number integer,
+    p_turn_player bigint, p_turn_nonce text, p_turn_deadline timestamptz)
+RETURNS TABLE (r_seq bigint, r_at timestamptz)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    v_before bigint;
+    v_at timestamptz;
+BEGIN
+    PERFORM 1 FROM rooms WHERE rooms.id = p_room AND rooms.seq = p_room_seq FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    DELETE FROM room_leases l WHERE l.room_id = p_room AND l.fencing_token = p_token AND l.expires_at > now();
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    INSERT INTO tiles (room_id, x, y, position, sha256, step_id, author_id, prompt, seam_score, context_drift)
+    VALUES (p_room, p_x, p_y, p_position, p_sha256, p_step, p_author, p_prompt, p_seam_score, p_context_drift);
+    UPDATE steps SET status = 'committed', reason = NULL, seam_score = p_seam_score, generator_ms = p_generator_ms,
+                     context_drift = p_context_drift, finished_at = now()
+    WHERE steps.id = p_step AND steps.status = 'running';
+    UPDATE rooms SET tile_count = tile_count + 1, seq = seq + cardinality(p_kinds),
+                     status = CASE WHEN p_finish THEN 'finished' ELSE status END,
+                     finished_at = CASE WHEN p_finish THEN now() ELSE finished_at END,
+                     turn_number = CASE WHEN p_finish THEN turn_number ELSE p_turn_number END,
+                     turn_player_id = CASE WHEN p_finish THEN turn_player_id ELSE p_turn_player END,
+                     turn_nonce = CASE WHEN p_finish THEN NULL ELSE p_turn_nonce END,
+                     turn_deadline = CASE WHEN p_finish THEN NULL ELSE p_turn_deadline END,
+                     turn_started_at = CASE WHEN p_finish THEN turn_started_at ELSE now() END
+    WHERE rooms.id = p_room
+    RETURNING rooms.seq - cardinality(p_kinds) INTO v_before;
+    v_at := clock_timestamp();
+    INSERT INTO room_events (room_id, seq, kind, data, at)
+    SELECT p_room, v_before + e.n, e.kind, e.data::jsonb, v_at
+    FROM unnest(p_kinds, p_datas) WITH ORDINALITY AS e(kind, data, n);
+    RETURN QUERY SELECT v_before + 1, v_at;
 END
 $$;

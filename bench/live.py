@@ -14,7 +14,7 @@ What it does:
    submissions at the offered rate; a player still busy with its last step lets the token wait.
 2. `--watchers` spectator sockets, spread over the rooms, opened by `--watcher-procs` separate
    processes. Each stamps the arrival of every `step.committed` frame against the event's `at`
-   (the database's clock at TX2's statement of writes, the last before its COMMIT; with a
+   (the database's clock in TX2's statement of writes, which commits as it ends; with a
    --baseline-tree older than schema version 11, the clock at TX2's BEGIN), so the latency runs
    from the commit to the last watcher of that event.
    Each rate runs --seconds, or longer where that gives fewer than --min-steps steps.

@@ -208,9 +208,9 @@ async def lock_for_step(conn: Connection, room_id: UUID, user_id: int, key: str)
 
 @dataclass(frozen=True)
 class CommitCheck:
-    """What TX2 reads under the room lock: the room, whether our unexpired lease holds (now locked
-    too), the cells of its tiles in placement order, and what the next turn needs: the turn order
-    (those who left too), each member's balance and the transaction's clock."""
+    """What TX2 reads under the room lock: the room (its seq, which TX2's writes check), whether our
+    unexpired lease holds, the cells of its tiles in placement order, and what the next turn needs:
+    the turn order (those who left too), each member's balance and the database's clock."""
 
     room: Room
     held: bool
@@ -222,9 +222,8 @@ class CommitCheck:
 
 async def lock_for_commit(conn: Connection, room_id: UUID, token: int) -> CommitCheck | None:
     """lock_room(), then steps.hold_lease() and the rest of CommitCheck, in one round trip
-    (schema.sql's lock_for_commit_and_turn(), which takes the room lock before the lease's)."""
-    if not conn.is_in_transaction():
-        raise RuntimeError("lock_for_commit needs the caller's transaction")
+    (schema.sql's lock_for_commit_and_turn(), which takes the room lock before the lease's). Alone,
+    the locks last as long as the read; in the caller's transaction, until it ends."""
     # Returns the row-locked room, whether our lease holds, the path, the members and the clock.
     row = await conn.fetchrow("SELECT * FROM lock_for_commit_and_turn($1, $2)", room_id, token)
     if row is None:

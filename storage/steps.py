@@ -10,7 +10,7 @@ from uuid import UUID
 
 import asyncpg
 
-from storage.database import Connection, returned
+from storage.database import Connection
 from storage.errors import Conflict, PaymentRequired
 
 if TYPE_CHECKING:
@@ -230,56 +230,36 @@ async def renew_lease(conn: Connection, room_id: UUID, token: int, seconds: floa
     return result == "UPDATE 1"
 
 
-async def commit_tile(
+async def commit_step(
     conn: Connection,
     tile: TileRecord,
     *,
+    room_seq: int,
     room_id: UUID,
     fencing_token: int,
     generator_ms: int,
     events: list[tuple[str, str]],
     next_turn: Turn | None,
-) -> tuple[int, datetime]:
-    """TX2's writes in one statement, in the caller's transaction under the room lock: the tile (its
-    cell's key the last guard of 'never repainted'), the room's tile count, finish_step() as
-    committed, release_lease(), then either `next_turn` begun (as rooms.begin_turn()) or, when it is
-    None, the room finished (as rooms.set_status()), and `events` (kind, JSON data) appended in order
-    with the next seqs (as events.append_event() takes them). Returns (the first event's seq, its at)."""
-    finish = next_turn is None
+) -> tuple[int, datetime] | None:
+    """TX2's writes in one statement (schema.sql's commit_step()), so in a transaction of its own
+    unless the caller holds one: under the room lock, and only if the room's seq is still
+    `room_seq` and our unexpired lease is still there, the tile (its cell's key the last guard of
+    'never repainted'), the room's tile count, finish_step() as committed, release_lease(), then
+    either `next_turn` begun (as rooms.begin_turn()) or, when it is None, the room finished (as
+    rooms.set_status()), and `events` (kind, JSON data) appended in order with the next seqs (as
+    events.append_event() takes them). Returns (the first event's seq, the events' at); None when
+    the room moved or the lease is gone, and nothing was written."""
     turn: tuple[object, ...] = (None, None, None, None)
     if next_turn is not None:
         turn = (next_turn.number, next_turn.player_id, next_turn.nonce, next_turn.deadline)
     try:
-        # Returns the first appended event's seq and the events' time.
+        # Returns the first appended event's seq and the events' time; no row if nothing was written.
         row = await conn.fetchrow(
-            """WITH tile AS (
-                   INSERT INTO tiles (room_id, x, y, position, sha256, step_id, author_id, prompt, seam_score,
-                       context_drift)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING 1),
-               finished AS (
-                   UPDATE steps SET status = 'committed', reason = NULL, seam_score = $9, generator_ms = $11,
-                       context_drift = $10, finished_at = now()
-                   WHERE id = $6 AND status = 'running' RETURNING 1),
-               released AS (DELETE FROM room_leases WHERE room_id = $1 AND fencing_token = $12 RETURNING 1),
-               head AS (
-                   UPDATE rooms SET tile_count = tile_count + 1, seq = seq + cardinality($13::text[]),
-                       status = CASE WHEN $15::boolean THEN 'finished' ELSE status END,
-                       finished_at = CASE WHEN $15::boolean THEN now() ELSE finished_at END,
-                       turn_number = CASE WHEN $15::boolean THEN turn_number ELSE $16::integer END,
-                       turn_player_id = CASE WHEN $15::boolean THEN turn_player_id ELSE $17::bigint END,
-                       turn_nonce = CASE WHEN $15::boolean THEN NULL ELSE $18::text END,
-                       turn_deadline = CASE WHEN $15::boolean THEN NULL ELSE $19::timestamptz END,
-                       turn_started_at = CASE WHEN $15::boolean THEN turn_started_at ELSE now() END
-                   WHERE id = $1
-                   RETURNING seq - cardinality($13::text[]) AS before),
-               event AS (
-                   INSERT INTO room_events (room_id, seq, kind, data, at)
-                   SELECT $1, head.before + e.n, e.kind, e.data::jsonb, stamp.at
-                   FROM head, (SELECT clock_timestamp() AS at) stamp,
-                        unnest($13::text[], $14::text[]) WITH ORDINALITY AS e(kind, data, n)
-                   RETURNING seq, at)
-               SELECT min(event.seq) AS seq, min(event.at) AS at FROM event""",
+            """SELECT * FROM commit_step($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                                         $17, $18, $19, $20)""",
+            room_seq,
             room_id,
+            fencing_token,
             tile.x,
             tile.y,
             tile.position,
@@ -290,16 +270,14 @@ async def commit_tile(
             tile.seam_score,
             tile.context_drift,
             generator_ms,
-            fencing_token,
             [kind for kind, _ in events],
             [data for _, data in events],
-            finish,
+            next_turn is None,
             *turn,
         )
     except asyncpg.UniqueViolationError as exc:
         raise Conflict("That cell already has a tile.", code="cell_unavailable") from exc
-    row = returned(row)
-    return row["seq"], row["at"]
+    return None if row is None else (row["r_seq"], row["r_at"])
 
 
 async def hold_lease(conn: Connection, room_id: UUID, token: int) -> bool:

@@ -6,8 +6,9 @@
     outside TX    paint(), under the lease (play/lease.py): neighbours -> context -> generator -> seam
                   correction -> blob written once
     TX2 commit    commit(): only while our fencing token holds: tile, step `committed`, next turn
-                  (or the finish), lease released, `step.committed` + `turn.changed`; one locking
-                  read and one statement of writes
+                  (or the finish), lease released, `step.committed` + `turn.changed`; a read and
+                  one statement of writes that holds only if the room is as read (else read again;
+                  the last try holds the room lock between them), committed as it ends
     TX2 abort     abort(): step `aborted` with a reason, refund, lease released, `step.aborted`;
                   the turn stays with the player
     recovery      play/recovery.py aborts steps whose lease expired, through abort_if_running()
@@ -18,6 +19,7 @@ Every transaction locks the room row first and the lease row second, so they can
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -142,63 +144,95 @@ async def commit(
     *,
     context_drift: float | None = None,
 ) -> list[Event]:
-    async with db.acquire() as conn, conn.transaction():
-        # The room locked, then our lease, and what the next turn needs: one round trip.
-        check = await rooms.lock_for_commit(conn, step.room_id, step.fencing_token)
-        if check is None:
-            raise NotFound("No such room.")
-        room = check.room
-        if not check.held:
-            raise LeaseLost()
-        if room.status is not RoomStatus.PLAYING:
-            # The host finished the room while we painted; the lease still let us get here.
-            return await abort_if_running(conn, room, step, "room_finished")
-        tile = steps.TileRecord(
-            x=step.cell[0],
-            y=step.cell[1],
-            position=room.tile_count,
-            sha256=sha256,
-            step_id=step.id,
-            author_id=step.user_id,
-            prompt=step.prompt,
-            seam_score=seam_score,
-            context_drift=context_drift,
-        )
-        committed = {"step_id": str(step.id), "player_id": step.user_id, "tile": tile_json(tile)}
-        changes: list[tuple[EventKind, dict]] = [(EventKind.STEP_COMMITTED, committed)]
-        turn: rooms.Turn | None = None  # None: the room finishes
-        if room.tile_count + 1 >= room.max_steps or engine.frontier([*check.path, step.cell], room.extent) is None:
-            changes.append((EventKind.ROOM_FINISHED, {"reason": "complete"}))
-        else:
-            turn, passing = await _next_turn(conn, room, check, settings)
-            changes += passing
-        # The tile, its count, the step committed, the lease released, the next turn begun (or the
-        # room finished) and every event of it: one statement (storage.steps.commit_tile), so
-        # nothing of it can exist without the rest.
-        seq, at = await steps.commit_tile(
-            conn,
-            tile,
-            room_id=room.id,
-            fencing_token=step.fencing_token,
-            generator_ms=generator_ms,
-            events=[(str(kind), json.dumps(data)) for kind, data in changes],
-            next_turn=turn,
-        )
-        crash_point(settings.crash_at, "inside_tx2")
-        return [Event(room.id, seq + n, str(kind), data, at) for n, (kind, data) in enumerate(changes)]
+    async with db.acquire() as conn:
+        for attempt in range(_COMMITS):
+            # The last attempt holds the room lock from its read to its writes: nothing moves it.
+            locking = attempt == _COMMITS - 1
+            async with conn.transaction() if locking else contextlib.nullcontext():
+                events = await _commit_once(conn, settings, step, sha256, seam_score, generator_ms, context_drift)
+            if events is not None:
+                return events
+    raise RuntimeError(f"step {step.id}: TX2 wrote nothing under the room lock")
+
+
+# Reads in a row that may find the room changed before TX2's writes (each time, another change
+# went in); the last one locks the room until the writes.
+_COMMITS = 3
+
+
+async def _commit_once(
+    conn: Connection,
+    settings: Settings,
+    step: Step,
+    sha256: str,
+    seam_score: float,
+    generator_ms: int,
+    context_drift: float | None,
+) -> list[Event] | None:
+    """TX2's read, then its one statement of writes; None when the room changed in between (the
+    writes did nothing: read again)."""
+    # The room, our lease, and what the next turn needs: one round trip.
+    check = await rooms.lock_for_commit(conn, step.room_id, step.fencing_token)
+    if check is None:
+        raise NotFound("No such room.")
+    room = check.room
+    if not check.held:
+        raise LeaseLost()
+    if room.status is not RoomStatus.PLAYING:
+        # The host finished the room while we painted; the lease still let us get here.
+        async with conn.transaction():
+            return await abort_if_running(conn, await locked_room(conn, room.id), step, "room_finished")
+    tile = steps.TileRecord(
+        x=step.cell[0],
+        y=step.cell[1],
+        position=room.tile_count,
+        sha256=sha256,
+        step_id=step.id,
+        author_id=step.user_id,
+        prompt=step.prompt,
+        seam_score=seam_score,
+        context_drift=context_drift,
+    )
+    committed = {"step_id": str(step.id), "player_id": step.user_id, "tile": tile_json(tile)}
+    changes: list[tuple[EventKind, dict]] = [(EventKind.STEP_COMMITTED, committed)]
+    turn: rooms.Turn | None = None  # None: the room finishes
+    if room.tile_count + 1 >= room.max_steps or engine.frontier([*check.path, step.cell], room.extent) is None:
+        changes.append((EventKind.ROOM_FINISHED, {"reason": "complete"}))
+    else:
+        turn, passing = await _next_turn(conn, room, check, settings)
+        changes += passing
+    crash_point(settings.crash_at, "inside_tx2")
+    # The tile, its count, the step committed, the lease released, the next turn begun (or the
+    # room finished) and every event of it: one statement (storage.steps.commit_step), committed
+    # as it ends, and only if the room is still as read, so nothing of it can exist without the rest.
+    written = await steps.commit_step(
+        conn,
+        tile,
+        room_seq=room.seq,
+        room_id=room.id,
+        fencing_token=step.fencing_token,
+        generator_ms=generator_ms,
+        events=[(str(kind), json.dumps(data)) for kind, data in changes],
+        next_turn=turn,
+    )
+    if written is None:
+        return None
+    seq, at = written
+    return [Event(room.id, seq + n, str(kind), data, at) for n, (kind, data) in enumerate(changes)]
 
 
 async def _next_turn(
     conn: Connection, room: Room, check: rooms.CommitCheck, settings: Settings
 ) -> tuple[rooms.Turn, list[tuple[EventKind, dict]]]:
     """The turn after this step and its events, as turns.advance_turn() passes it (turns.py's
-    passing_turn decides), written by the caller's commit_tile()."""
+    passing_turn decides), written by the caller's commit_step()."""
 
     async def can_pay(player_id: int) -> bool:
-        balance = check.balances[player_id]  # read under the room lock by the commit's locking read
+        balance = check.balances[player_id]  # read with the room by TX2's read
         if balance < settings.daily_credits:
-            # The allowance may be due (granted at most once a day): a round trip only then.
-            balance = await credits.balance_after_daily(conn, player_id, settings.daily_credits)
+            # The allowance may be due (granted at most once a day): a transaction only then.
+            async with conn.transaction():
+                balance = await credits.balance_after_daily(conn, player_id, settings.daily_credits)
         return balance >= settings.step_cost
 
     handed, skips = await passing_turn(room.turn, check.order, room.turn_seconds, check.now, can_pay)

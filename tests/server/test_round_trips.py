@@ -59,10 +59,10 @@ class RoundTrips:
 # Warm, per step (the issue's target is 8, from 43): the session lookup (1); the check, as
 # lock_for_step() (who may see the room, the facts, the tiles painting needs, the
 # Idempotency-Key's step), and TX1 as one statement written only if the room is as the check read
-# it (2); TX2 as BEGIN, lock_for_commit() (with the turn order, the balances and the clock), one
-# statement of writes, COMMIT (4). No RESET on release.
+# it (2); TX2 as lock_for_commit() (with the turn order, the balances and the clock) and one
+# statement of writes, likewise (2). No BEGIN or COMMIT, and no RESET on release.
 SUBMIT_LIMIT = 3
-STEP_LIMIT = 7
+STEP_LIMIT = 5
 
 
 async def test_a_step_costs_few_round_trips(database_url, tmp_path, monkeypatch):
@@ -165,3 +165,71 @@ async def test_a_room_that_changes_after_every_check_is_busy_and_records_nothing
     assert response.status_code == 503 and response.json()["error"]["code"] == "busy", response.text
     assert response.headers["Retry-After"] == "1"
     assert await db.fetchval("SELECT count(*) FROM steps") == 0
+
+
+# TX2 holds no transaction open between its read and its writes either: the writes happen only if
+# the room's seq is still the one read, else TX2 reads again; its last read locks the room.
+
+
+def _after_each_commit_read(monkeypatch: pytest.MonkeyPatch, changes: list[Callable[[], Awaitable[None]]]) -> list:
+    """Makes TX2's next reads each followed by one of `changes`, before its writes; returns
+    (the read, whether it ran in a transaction) for each."""
+    real = storage.rooms.lock_for_commit
+    reads = []
+
+    async def lock_for_commit(conn, *args):
+        check = await real(conn, *args)
+        reads.append((check, conn.is_in_transaction()))
+        if len(reads) <= len(changes):
+            await changes[len(reads) - 1]()
+        return check
+
+    monkeypatch.setattr(storage.rooms, "lock_for_commit", lock_for_commit)
+    return reads
+
+
+async def _room_of_three(client):
+    players = [await new_player(client) for _ in range(3)]
+    room = await open_room(players[0][0])
+    for player, _ in players[1:]:
+        await join(player, room)
+    return players, await start(players[0][0], room)
+
+
+async def test_a_player_who_left_after_tx2_read_is_not_handed_the_turn(client, db, monkeypatch):
+    [(host, _), (second, _), (_, third)], room = await _room_of_three(client)
+
+    async def second_leaves() -> None:
+        assert (await second.post(f"/api/rooms/{room['id']}/leave")).status_code == 204
+
+    reads = _after_each_commit_read(monkeypatch, [second_leaves])
+    response = await submit(host, room["id"], nonce=room["turn"]["nonce"])
+    assert response.status_code == 202, response.text
+    await settle(host, room["id"])
+    # The first read's order had the second player next, who left before the writes: they did nothing.
+    assert [check.room.seq for check, _ in reads] == [reads[0][0].room.seq, reads[0][0].room.seq + 1]
+    assert [locked for _, locked in reads] == [False, False]
+    kinds = [kind for kind, _ in await _seqs(db)]
+    assert kinds[-4:] == ["step.started", "member.left", "step.committed", "turn.changed"]
+    assert (await snapshot(host, room["id"]))["turn"]["player_id"] == third["id"]
+    assert await db.fetchval("SELECT count(*) FROM tiles") == 1
+
+
+async def test_a_room_that_changes_after_every_tx2_read_commits_under_its_lock(client, db, monkeypatch):
+    [(host, _), (_, second_user), (third, _)], room = await _room_of_three(client)
+
+    async def third_leaves() -> None:
+        assert (await third.post(f"/api/rooms/{room['id']}/leave")).status_code == 204
+
+    async def third_rejoins() -> None:
+        await join(third, room)
+
+    reads = _after_each_commit_read(monkeypatch, [third_leaves, third_rejoins])
+    response = await submit(host, room["id"], nonce=room["turn"]["nonce"])
+    assert response.status_code == 202, response.text
+    await settle(host, room["id"])
+    assert [locked for _, locked in reads] == [False, False, True]
+    kinds = [kind for kind, _ in await _seqs(db)]
+    assert kinds[-5:] == ["step.started", "member.left", "member.joined", "step.committed", "turn.changed"]
+    assert (await snapshot(host, room["id"]))["turn"]["player_id"] == second_user["id"]
+    assert await db.fetchval("SELECT count(*) FROM steps WHERE status = 'committed'") == 1
