@@ -95,20 +95,22 @@ async def test_a_step_costs_few_round_trips(database_url, tmp_path, monkeypatch)
 # seq is still the one the check read, else the check runs again on what changed.
 
 
-def _after_each_check(monkeypatch: pytest.MonkeyPatch, changes: list[Callable[[], Awaitable[None]]]) -> list:
-    """Makes the next checks each followed by one of `changes`, before their TX1; returns the checks."""
-    real = storage.rooms.lock_for_step
-    checks = []
+def _after_each_read(monkeypatch: pytest.MonkeyPatch, read: str, changes: list[Callable[[], Awaitable[None]]]) -> list:
+    """Makes the next calls of storage.rooms.`read` (a phase's read: the check before TX1, or TX2's)
+    each followed by one of `changes`, before the phase's writes; returns (what was read, whether in
+    a transaction) for each call."""
+    real = getattr(storage.rooms, read)
+    reads = []
 
-    async def lock_for_step(conn, *args):
-        check = await real(conn, *args)
-        checks.append(check)
-        if len(checks) <= len(changes):
-            await changes[len(checks) - 1]()
-        return check
+    async def wrapped(conn, *args):
+        found = await real(conn, *args)
+        reads.append((found, conn.is_in_transaction()))
+        if len(reads) <= len(changes):
+            await changes[len(reads) - 1]()
+        return found
 
-    monkeypatch.setattr(storage.rooms, "lock_for_step", lock_for_step)
-    return checks
+    monkeypatch.setattr(storage.rooms, read, wrapped)
+    return reads
 
 
 async def _room_of_two(client):
@@ -128,11 +130,11 @@ async def test_a_player_who_left_after_the_check_starts_no_step(client, db, monk
     async def host_leaves() -> None:
         assert (await host.post(f"/api/rooms/{room['id']}/leave")).status_code == 204
 
-    checks = _after_each_check(monkeypatch, [host_leaves])
+    checks = _after_each_read(monkeypatch, "lock_for_step", [host_leaves])
     before = await db.fetchval("SELECT count(*) FROM credit_ledger")
     response = await submit(host, room["id"], nonce=room["turn"]["nonce"])
     assert response.status_code == 403 and response.json()["error"]["code"] == "not_a_member", response.text
-    assert [check.member for check in checks] == [True, False]
+    assert [check.member for check, _ in checks] == [True, False]
     assert await db.fetchval("SELECT count(*) FROM steps") == 0
     assert await db.fetchval("SELECT count(*) FROM credit_ledger") == before
 
@@ -143,10 +145,10 @@ async def test_a_change_after_the_check_that_allows_the_step_begins_it_on_the_se
     async def guest_leaves() -> None:
         assert (await guest.post(f"/api/rooms/{room['id']}/leave")).status_code == 204
 
-    checks = _after_each_check(monkeypatch, [guest_leaves])
+    checks = _after_each_read(monkeypatch, "lock_for_step", [guest_leaves])
     response = await submit(host, room["id"], nonce=room["turn"]["nonce"])
     assert response.status_code == 202, response.text
-    assert [check.room.seq for check in checks] == [checks[0].room.seq, checks[0].room.seq + 1]
+    assert [check.room.seq for check, _ in checks] == [checks[0][0].room.seq, checks[0][0].room.seq + 1]
     assert [kind for kind, _ in await _seqs(db)][-2:] == ["member.left", "step.started"]
     await settle(host, room["id"])
 
@@ -160,7 +162,7 @@ async def test_a_room_that_changes_after_every_check_is_busy_and_records_nothing
     async def guest_rejoins() -> None:
         await join(guest, room)
 
-    _after_each_check(monkeypatch, [guest_leaves, guest_rejoins] * 3)
+    _after_each_read(monkeypatch, "lock_for_step", [guest_leaves, guest_rejoins] * 3)
     response = await submit(host, room["id"], nonce=room["turn"]["nonce"])
     assert response.status_code == 503 and response.json()["error"]["code"] == "busy", response.text
     assert response.headers["Retry-After"] == "1"
@@ -169,23 +171,6 @@ async def test_a_room_that_changes_after_every_check_is_busy_and_records_nothing
 
 # TX2 holds no transaction open between its read and its writes either: the writes happen only if
 # the room's seq is still the one read, else TX2 reads again; its last read locks the room.
-
-
-def _after_each_commit_read(monkeypatch: pytest.MonkeyPatch, changes: list[Callable[[], Awaitable[None]]]) -> list:
-    """Makes TX2's next reads each followed by one of `changes`, before its writes; returns
-    (the read, whether it ran in a transaction) for each."""
-    real = storage.rooms.lock_for_commit
-    reads = []
-
-    async def lock_for_commit(conn, *args):
-        check = await real(conn, *args)
-        reads.append((check, conn.is_in_transaction()))
-        if len(reads) <= len(changes):
-            await changes[len(reads) - 1]()
-        return check
-
-    monkeypatch.setattr(storage.rooms, "lock_for_commit", lock_for_commit)
-    return reads
 
 
 async def _room_of_three(client):
@@ -202,7 +187,7 @@ async def test_a_player_who_left_after_tx2_read_is_not_handed_the_turn(client, d
     async def second_leaves() -> None:
         assert (await second.post(f"/api/rooms/{room['id']}/leave")).status_code == 204
 
-    reads = _after_each_commit_read(monkeypatch, [second_leaves])
+    reads = _after_each_read(monkeypatch, "lock_for_commit", [second_leaves])
     response = await submit(host, room["id"], nonce=room["turn"]["nonce"])
     assert response.status_code == 202, response.text
     await settle(host, room["id"])
@@ -224,7 +209,7 @@ async def test_a_room_that_changes_after_every_tx2_read_commits_under_its_lock(c
     async def third_rejoins() -> None:
         await join(third, room)
 
-    reads = _after_each_commit_read(monkeypatch, [third_leaves, third_rejoins])
+    reads = _after_each_read(monkeypatch, "lock_for_commit", [third_leaves, third_rejoins])
     response = await submit(host, room["id"], nonce=room["turn"]["nonce"])
     assert response.status_code == 202, response.text
     await settle(host, room["id"])
@@ -233,3 +218,22 @@ async def test_a_room_that_changes_after_every_tx2_read_commits_under_its_lock(c
     assert kinds[-5:] == ["step.started", "member.left", "member.joined", "step.committed", "turn.changed"]
     assert (await snapshot(host, room["id"]))["turn"]["player_id"] == second_user["id"]
     assert await db.fetchval("SELECT count(*) FROM steps WHERE status = 'committed'") == 1
+
+
+async def test_a_lease_that_expired_after_tx2_read_commits_nothing_and_is_refunded(client, db, monkeypatch):
+    [(host, host_user), _, _], room = await _room_of_three(client)
+
+    async def lease_expires() -> None:
+        # No reaper runs and nothing appends an event: the room's seq stays as TX2 read it.
+        await db.execute("UPDATE room_leases SET expires_at = now() - interval '1 second'")
+
+    reads = _after_each_read(monkeypatch, "lock_for_commit", [lease_expires])
+    before = await db.fetchval("SELECT credits FROM users WHERE id = $1", host_user["id"])
+    response = await submit(host, room["id"], nonce=room["turn"]["nonce"])
+    assert response.status_code == 202, response.text
+    await settle(host, room["id"])
+    assert [check.held for check, _ in reads] == [True, False]
+    assert await db.fetchval("SELECT count(*) FROM tiles") == 0
+    assert await db.fetchval("SELECT status || ':' || reason FROM steps") == "aborted:lease_lost"
+    assert await db.fetchval("SELECT credits FROM users WHERE id = $1", host_user["id"]) == before
+    assert [kind for kind, _ in await _seqs(db)][-2:] == ["step.started", "step.aborted"]
