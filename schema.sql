@@ -424,9 +424,9 @@ $$;
 -- Event times (schema version 11). ---------------------------------------------------------------
 
 -- An event's `at` is when its row is written, under the room lock, not when its transaction began
--- (now()): so `at` rises with seq in a room, and a commit's events carry the time of the commit's
--- last statement rather than of its BEGIN, before the locking read. bench/live.py measures the
--- feed from it. (storage/steps.py::commit_tile stamps a commit's events with one reading.)
+-- (now()): so `at` rises with seq in a room, and a commit's events carry the time of its
+-- statement of writes rather than of its BEGIN, before the locking read. bench/live.py measures the
+-- feed from it. (commit_step() below, schema version 13, stamps a commit's events with one reading.)
 ALTER TABLE room_events ALTER COLUMN at SET DEFAULT clock_timestamp();
 
 
