@@ -123,7 +123,7 @@ async def context_png(request: Request) -> Response:
         cell = engine.target_cell(path, direction, room.extent)
     except engine.CellUnavailable as exc:
         raise Conflict("That direction has no free cell.", code="cell_unavailable") from exc
-    neighbours = await load_neighbours(services.db, services.tiles, room.id, cell)
+    neighbours = await load_neighbours(services.db, services.tiles, room.id, cell, room.tile_size)
     if hides_tiles(room) and path:
         # Folded: only the edge being continued, the frontier tile's strip next to the target.
         dx, dy = direction.delta

@@ -88,7 +88,7 @@ async def paint(studio: Studio, step: Step, begun: Begun, on_progress: Progress)
     try:
         async with keep_lease(studio.db, step, studio.settings.step_lease_seconds):
             tile_size = begun.room.tile_size
-            neighbours = await neighbours_of(studio.tiles, begun.addresses, step.cell)
+            neighbours = await neighbours_of(studio.tiles, begun.addresses, step.cell, tile_size)
             window = engine.Output((2 * tile_size, 2 * tile_size, 4))  # written where it is answered
             context = await pixels.run(engine.build_context, neighbours, step.cell, tile_size, out=window)
             started = time.perf_counter()

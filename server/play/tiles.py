@@ -60,8 +60,9 @@ class TileCache:
             _, evicted = self._tiles.popitem(last=False)
             self._bytes -= evicted.nbytes
 
-    async def get(self, sha256: str) -> np.ndarray:
-        """The tile's pixels; raises RuntimeError if its blob is missing (a broken invariant)."""
+    async def get(self, sha256: str, tile_size: int) -> np.ndarray:
+        """The tile's pixels; raises RuntimeError if its blob is missing (a broken invariant), and
+        engine.InvalidImage if it is not a tile of `tile_size`."""
         tile = self._tiles.get(sha256)
         if tile is not None:
             self.hits += 1
@@ -71,28 +72,29 @@ class TileCache:
         data = await self.blobs.get(sha256)
         if data is None:
             raise RuntimeError(f"blob {sha256} is missing")
-        tile = await pixels.run(engine.decode_png, data)
+        # Decoded where the worker's answer is lent (see engine.Output), and kept there.
+        tile = await pixels.run(engine.decode_png, data, out=engine.Output((tile_size, tile_size, 4)))
         tile.flags.writeable = False  # ours alone (a worker's answer): kept as it is, not copied
         self.remember(sha256, tile)
         return self._tiles[sha256]
 
 
 async def load_neighbours(
-    db: Database, tiles: TileCache, room_id: UUID, cell: engine.Cell
+    db: Database, tiles: TileCache, room_id: UUID, cell: engine.Cell, tile_size: int
 ) -> dict[engine.Cell, np.ndarray]:
     """The decoded tiles of the 3 x 3 cells around `cell`: all the context window can touch."""
     async with db.acquire() as conn:
         placed = await steps.room_tiles(conn, room_id)
-    return await neighbours_of(tiles, {(t.x, t.y): t.sha256 for t in placed}, cell)
+    return await neighbours_of(tiles, {(t.x, t.y): t.sha256 for t in placed}, cell, tile_size)
 
 
 async def neighbours_of(
-    tiles: TileCache, addresses: Mapping[engine.Cell, str], cell: engine.Cell
+    tiles: TileCache, addresses: Mapping[engine.Cell, str], cell: engine.Cell, tile_size: int
 ) -> dict[engine.Cell, np.ndarray]:
     """load_neighbours() for a caller that has read the tiles' blob addresses by cell already."""
     around = ((cell[0] + dx, cell[1] + dy) for dy in (-1, 0, 1) for dx in (-1, 0, 1))
     near = [c for c in around if c in addresses]
-    pixels = await asyncio.gather(*(tiles.get(addresses[c]) for c in near))
+    pixels = await asyncio.gather(*(tiles.get(addresses[c], tile_size) for c in near))
     return dict(zip(near, pixels, strict=True))
 
 

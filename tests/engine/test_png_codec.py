@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine import InvalidImage, PngWriter, decode_png, encode_jpeg_preview, encode_png
+from engine import InvalidImage, Output, PngWriter, decode_png, encode_jpeg_preview, encode_png
 
 
 def _image(seed: int = 0, shape=(48, 64, 4)) -> np.ndarray:
@@ -24,6 +24,27 @@ def test_png_of_rgb_decodes_as_opaque_rgba():
     rgb = _image(shape=(8, 8, 3))
     decoded = decode_png(encode_png(rgb))
     assert np.array_equal(decoded[..., :3], rgb) and (decoded[..., 3] == 255).all()
+
+
+@pytest.mark.parametrize("channels", [4, 3], ids=["rgba", "rgb"])
+def test_png_decodes_into_out_whatever_it_held(channels):
+    image = _image(2, shape=(48, 64, channels))
+    expected = decode_png(encode_png(image))
+    out = np.full((48, 64, 4), 77, np.uint8)
+    assert decode_png(encode_png(image), out=out) is out
+    assert np.array_equal(out, expected)
+    assert np.array_equal(decode_png(encode_png(image), out=Output((48, 64, 4))), expected)
+
+
+@pytest.mark.parametrize("out", [np.zeros((64, 48, 4), np.uint8), Output((48, 64, 3)), Output((8, 8, 4))])
+def test_png_of_another_shape_than_out_is_invalid(out):
+    with pytest.raises(InvalidImage, match="does not fill"):
+        decode_png(encode_png(_image()), out=out)
+
+
+def test_truncated_png_into_out_is_invalid():
+    with pytest.raises(InvalidImage):
+        decode_png(encode_png(_image())[:-200], out=np.zeros((48, 64, 4), np.uint8))
 
 
 def test_png_encoding_is_deterministic():

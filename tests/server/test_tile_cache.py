@@ -18,12 +18,12 @@ async def test_decoded_tiles_are_shared_read_only_and_bounded(tmp_path):
     async with LocalBlobStore(tmp_path) as blobs:
         keys = [await blobs.put(encode_png(_tile(v))) for v in (10, 20, 30)]
         cache = TileCache(blobs, max_bytes=2 * _tile(0).nbytes)
-        first = await cache.get(keys[0])
+        first = await cache.get(keys[0], 8)
         assert np.array_equal(first, _tile(10)) and not first.flags.writeable
-        assert await cache.get(keys[0]) is first and (cache.hits, cache.misses) == (1, 1)
-        await cache.get(keys[1])
-        await cache.get(keys[2])  # over budget: the least recently used goes
-        await cache.get(keys[0])
+        assert await cache.get(keys[0], 8) is first and (cache.hits, cache.misses) == (1, 1)
+        await cache.get(keys[1], 8)
+        await cache.get(keys[2], 8)  # over budget: the least recently used goes
+        await cache.get(keys[0], 8)
         assert cache.misses == 4
         with pytest.raises(ValueError):
             first[0, 0, 0] = 1
@@ -32,7 +32,14 @@ async def test_decoded_tiles_are_shared_read_only_and_bounded(tmp_path):
 async def test_a_missing_blob_is_an_error_not_an_empty_tile(tmp_path):
     async with LocalBlobStore(tmp_path) as blobs:
         with pytest.raises(RuntimeError):
-            await TileCache(blobs).get("0" * 64)
+            await TileCache(blobs).get("0" * 64, 8)
+
+
+async def test_a_blob_that_is_not_a_tile_of_the_rooms_size_is_refused(tmp_path):
+    async with LocalBlobStore(tmp_path) as blobs:
+        key = await blobs.put(encode_png(_tile(10)))
+        with pytest.raises(engine.InvalidImage):
+            await TileCache(blobs).get(key, 16)
 
 
 def test_a_tiles_png_is_smaller_than_zlibs_fastest_and_decodes_to_the_tile():
