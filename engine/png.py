@@ -122,29 +122,39 @@ def decode_png(data: bytes, *, out: np.ndarray | Output | None = None) -> np.nda
     """Decode PNG bytes to an (H, W, 4) uint8 RGBA array, written into `out` when given (see
     Output; its shape must be the image's); raises InvalidImage on anything else."""
     try:
-        with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
-            width, height = image.size
-            if width > MAX_DECODE_SIDE or height > MAX_DECODE_SIDE:
-                raise InvalidImage(f"image of {width} x {height} is larger than {MAX_DECODE_SIDE} a side")
-            if out is not None and out.shape != (height, width, 4):
-                raise InvalidImage(f"an image of {width} x {height} does not fill an array of {out.shape}")
-            pixels = output_array(out, (height, width, 4))
-            if image.mode != "RGBA":
-                np.copyto(pixels, np.asarray(image.convert("RGBA")))
-                return pixels
-            # Pillow decodes straight into `pixels` (its own image memory laid on the array, which
-            # load() then fills): converting, taking the bytes out and copying them into `out`
-            # were three more passes over a tile, each on fresh memory, and in a busy server
-            # together longer than the decode itself.
-            image.im = Image.frombuffer("RGBA", image.size, pixels, "raw", "RGBA", 0, 1).im
-            image.load()
-            return pixels
-    except InvalidImage:
-        raise
-    # Pillow reports garbage as UnidentifiedImageError (an OSError), truncation as OSError and
-    # some malformed chunks as ValueError or SyntaxError.
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        image = Image.open(io.BytesIO(data), formats=["PNG"])
+    except _PILLOW_REFUSALS as exc:
         raise InvalidImage(f"not a decodable PNG: {exc}") from exc
+    with image:
+        width, height = image.size
+        if width > MAX_DECODE_SIDE or height > MAX_DECODE_SIDE:
+            raise InvalidImage(f"image of {width} x {height} is larger than {MAX_DECODE_SIDE} a side")
+        if out is not None and out.shape != (height, width, 4):
+            raise InvalidImage(f"an image of {width} x {height} does not fill an array of {out.shape}")
+        pixels = output_array(out, (height, width, 4))  # an unfit array is the caller's ValueError
+        try:
+            _load_rgba(image, pixels)
+        except _PILLOW_REFUSALS as exc:
+            raise InvalidImage(f"not a decodable PNG: {exc}") from exc
+    return pixels
+
+
+# Pillow reports garbage as UnidentifiedImageError (an OSError), truncation as OSError and some
+# malformed chunks as ValueError or SyntaxError.
+_PILLOW_REFUSALS = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
+
+
+def _load_rgba(image: Image.Image, pixels: np.ndarray) -> None:
+    if image.mode != "RGBA" or not pixels.flags.c_contiguous:
+        np.copyto(pixels, np.asarray(image.convert("RGBA")))
+        return
+    # Pillow decodes straight into `pixels`: load() fills the image memory it is given when that
+    # has the file's mode and size (test_png_codec checks the array is filled), here laid on the
+    # array. Converting, taking the bytes out and copying them where the answer is lent were three
+    # more passes over a tile: in bench/live.py (T=512) a tile cache miss cost the pixel worker
+    # 3.1 ms to decode and 0.65 ms to lend before, 2.6-2.7 ms in all after.
+    image.im = Image.frombuffer("RGBA", image.size, pixels, "raw", "RGBA", 0, 1).im
+    image.load()
 
 
 def encode_jpeg_preview(image: np.ndarray, max_side: int = 128, quality: int = 70) -> bytes:

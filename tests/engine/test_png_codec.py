@@ -42,6 +42,19 @@ def test_png_of_another_shape_than_out_is_invalid(out):
         decode_png(encode_png(_image()), out=out)
 
 
+def test_png_decodes_into_a_strided_out_too():
+    image = _image(3)
+    wider = np.zeros((48, 80, 4), np.uint8)
+    decode_png(encode_png(image), out=wider[:, 8:72])
+    assert np.array_equal(wider[:, 8:72], image) and not wider[:, :8].any() and not wider[:, 72:].any()
+
+
+def test_an_out_of_the_wrong_type_is_the_callers_error_not_the_images():
+    with pytest.raises(ValueError, match="out must be") as caught:
+        decode_png(encode_png(_image()), out=np.zeros((48, 64, 4), np.float32))
+    assert not isinstance(caught.value, InvalidImage)
+
+
 def test_truncated_png_into_out_is_invalid():
     with pytest.raises(InvalidImage):
         decode_png(encode_png(_image())[:-200], out=np.zeros((48, 64, 4), np.uint8))
