@@ -36,7 +36,6 @@ import asyncio
 import contextlib
 import ctypes
 import importlib
-import mmap
 import os
 import pickle
 import socket
@@ -73,7 +72,6 @@ class _Worker:
         self.conn = Connection(ours.detach())
         self.requests: Arena | None = None  # ours: the arguments we copy
         self.lent = Lent()  # theirs: the segments their answers are in
-        self._answer_segment: mmap.mmap | None = None
 
     async def call(self, header: bytes, buffers: list[pickle.PickleBuffer]) -> tuple[str, Any, float]:
         """(outcome, value, the worker's busy seconds): ("returned", result) or ("raised", exception)."""
@@ -83,7 +81,7 @@ class _Worker:
         )
         layout = _merged(buffers, found, copied)
         loop = asyncio.get_running_loop()
-        answered: asyncio.Future[tuple[Any, Layout, float]] = loop.create_future()
+        answered: asyncio.Future[tuple[Any, Layout, float, list[int]]] = loop.create_future()
         fd = self.conn.fileno()
         loop.add_reader(fd, self._on_readable, answered)
         # The loop's reader made the socket non-blocking; a message is read whole once it starts
@@ -91,11 +89,12 @@ class _Worker:
         os.set_blocking(fd, True)
         try:
             self.conn.send_bytes(pickle.dumps(("call", header, layout, self.lent.released())))
-            payload, layout, seconds = await answered
+            payload, layout, seconds, closed = await answered
         finally:
             loop.remove_reader(fd)
-        segment, self._answer_segment = self._answer_segment, None
-        maps: dict[int | None, mmap.mmap] = {} if segment is None else {layout[0][0]: segment}
+        self.lent.unmap(closed)
+        segment = layout[0][0] if layout else None
+        maps: dict[int | None, Any] = {} if segment is None else {segment: self.lent.answer(segment)}
         outcome, value = pickle.loads(payload, buffers=views(layout, maps))
         return outcome, value, seconds
 
@@ -104,7 +103,7 @@ class _Worker:
             while not answered.done() and self.conn.poll():
                 message = pickle.loads(self.conn.recv_bytes())
                 if message[0] == "segment":
-                    self._answer_segment = self.lent.map(self.conn, message[1], message[2])
+                    self.lent.map(self.conn, message[1], message[2])
                 else:
                     answered.set_result(message[1:])
         except (EOFError, OSError) as exc:
@@ -263,7 +262,8 @@ def _serve(conn: Connection) -> None:
             payload, buffers = dump(("raised", RuntimeError(f"pixel worker could not return {outcome[1]!r}: {exc}")))
         answer_layout = segments.lend(conn, buffers, os.getppid())
         del outcome, buffers
-        conn.send_bytes(pickle.dumps(("answer", payload, answer_layout, time.perf_counter() - started)))
+        answer = ("answer", payload, answer_layout, time.perf_counter() - started, segments.closed())
+        conn.send_bytes(pickle.dumps(answer))
 
 
 # glibc's malloc hands allocations above its (adaptive) mmap threshold back to the kernel when they

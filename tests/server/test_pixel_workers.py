@@ -163,6 +163,25 @@ def test_an_answer_still_held_is_never_written_over_and_one_let_go_is_reused(run
     assert len(set(files[1:])) == 1
 
 
+def test_the_loop_maps_a_segment_once_however_often_answers_are_lent_in_it(run):
+    pool = WorkerPool(1)  # its own: segments counted from its first call
+
+    async def main():
+        for value in range(20):
+            answer = await pool.run(np.full, 1 << 20, value, np.uint8)
+            assert (answer == value).all()
+            del answer
+            gc.collect()  # given back with the next call, and lent again for its answer
+        (worker,) = pool._idle
+        return len(worker.lent._maps)
+
+    try:
+        mapped = run(main)
+    finally:
+        pool.close()
+    assert mapped <= 2
+
+
 def worker_before_and_after(run, pool: WorkerPool, between: Callable[[int], Awaitable[None]]) -> tuple[int, int]:
     """The pid of the worker that answers a call before `between(that pid)`, and of the one after."""
 
