@@ -118,6 +118,11 @@ def encode_png(
     return writer.finish()
 
 
+# Pillow reports garbage as UnidentifiedImageError (an OSError), truncation as OSError and some
+# malformed chunks as ValueError or SyntaxError.
+_PILLOW_REFUSALS = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
+
+
 def decode_png(data: bytes, *, out: np.ndarray | Output | None = None) -> np.ndarray:
     """Decode PNG bytes to an (H, W, 4) uint8 RGBA array, written into `out` when given (see
     Output; its shape must be the image's); raises InvalidImage on anything else."""
@@ -139,12 +144,8 @@ def decode_png(data: bytes, *, out: np.ndarray | Output | None = None) -> np.nda
     return pixels
 
 
-# Pillow reports garbage as UnidentifiedImageError (an OSError), truncation as OSError and some
-# malformed chunks as ValueError or SyntaxError.
-_PILLOW_REFUSALS = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
-
-
 def _load_rgba(image: Image.Image, pixels: np.ndarray) -> None:
+    """Fills `pixels` with the opened image as RGBA."""
     if image.mode != "RGBA" or not pixels.flags.c_contiguous:
         np.copyto(pixels, np.asarray(image.convert("RGBA")))
         return
