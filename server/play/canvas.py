@@ -23,7 +23,7 @@ from PIL import Image
 
 import engine
 from server.play import pixels
-from server.play.tiles import DEFLATER
+from server.play.tiles import DEFLATER, INFLATER
 from storage import BlobStore, Database, canvases
 from storage.rooms import Room, RoomStatus
 from storage.steps import TileRecord
@@ -110,7 +110,7 @@ async def render(blobs: BlobStore, tiles: list[TileRecord], plan: Layout) -> byt
 
 def _paste(strip: np.ndarray, data: bytes, left: int) -> None:
     side = strip.shape[0]
-    pixels = engine.decode_png(data)
+    pixels = engine.decode_png(data, inflater=INFLATER)
     if pixels.shape[0] != side:
         pixels = np.asarray(Image.fromarray(pixels, "RGBA").resize((side, side), Image.Resampling.BOX))
     strip[:, left : left + side] = pixels

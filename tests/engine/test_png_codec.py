@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import io
 import struct
 import zlib
@@ -162,3 +163,104 @@ def test_png_writer_refuses_rows_that_do_not_continue_it():
     writer.add(np.zeros((2, 4, 4), np.uint8))
     with pytest.raises(ValueError, match="never added"):
         writer.finish()
+
+
+def _png(header: tuple[int, int, int, int], rows: bytes, *, extra: list[tuple[bytes, bytes]] = ()) -> bytes:
+    """A PNG of one IDAT holding `rows` (filter bytes included) as given, with `extra` chunks after IHDR."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(data, zlib.crc32(kind)))
+
+    width, height, depth, colour = header
+    ihdr = chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0))
+    middle = b"".join(chunk(kind, data) for kind, data in extra)
+    return b"\x89PNG\r\n\x1a\n" + ihdr + middle + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+def _unfiltered_rows(rgba: np.ndarray, filters: list[int]) -> bytes:
+    """Rows filtered with None (0), as another writer might, each row's filter byte from `filters`."""
+    return b"".join(bytes([kind]) + row.tobytes() for kind, row in zip(filters, rgba, strict=True))
+
+
+@pytest.fixture
+def pillow_opens(monkeypatch) -> list[bytes]:
+    """The PNGs decode_png hands to Pillow."""
+    opened: list[bytes] = []
+    real_open = Image.open
+
+    def spy(stream, *args, **kwargs):
+        opened.append(stream.getvalue())
+        return real_open(stream, *args, **kwargs)
+
+    monkeypatch.setattr(Image, "open", spy)
+    return opened
+
+
+def test_a_png_as_written_here_is_read_without_pillow(pillow_opens):
+    rgba = _image(5, shape=(33, 21, 4))
+    wider = np.full((33, 30, 4), 9, np.uint8)
+    assert np.array_equal(decode_png(encode_png(rgba)), rgba)
+    assert np.array_equal(decode_png(encode_png(rgba), out=Output((33, 21, 4))), rgba)
+    decode_png(encode_png(rgba), out=wider[:, 4:25])
+    assert np.array_equal(wider[:, 4:25], rgba) and (wider[:, :4] == 9).all() and (wider[:, 25:] == 9).all()
+    assert pillow_opens == []
+
+
+def test_the_stream_is_inflated_by_the_callers_inflater():
+    made: list[object] = []
+
+    def inflater():
+        made.append(zlib.decompressobj())
+        return made[-1]
+
+    rgba = _image(6, shape=(16, 16, 4))
+    assert np.array_equal(decode_png(encode_png(rgba), inflater=inflater), rgba)
+    assert len(made) == 1 and made[0].eof
+
+
+@pytest.mark.parametrize(
+    "filters", [[0] * 12, [2] + [0] * 11, [2] * 11 + [0]], ids=["none", "up-then-none", "up-but-the-last"]
+)
+def test_rows_filtered_otherwise_are_pillows_to_read(pillow_opens, filters):
+    rgba = _image(7, shape=(12, 10, 4))
+    png = _png((10, 12, 8, 6), _unfiltered_rows(rgba, filters))
+    decoded = decode_png(png)
+    assert pillow_opens == [png]
+    # Pillow undoes the Up rows against what it decoded above them; the None rows are the bytes.
+    up = np.array(filters) == 2
+    expected = rgba.copy()
+    for row in range(12):
+        if up[row]:
+            expected[row] = rgba[row] + (expected[row - 1] if row else 0)
+    assert np.array_equal(decoded, expected)
+
+
+@pytest.mark.parametrize(
+    "layout",
+    ["rgb", "16-bit", "text-chunk", "bad-crc", "long-stream", "short-stream"],
+)
+def test_any_other_png_is_pillows_to_read_or_refuse(pillow_opens, layout):
+    rgba = _image(8, shape=(6, 5, 4))
+    rows = _unfiltered_rows(rgba, [2] * 6)  # the bytes taken as Up differences: any bytes are pixels
+    png = {
+        "rgb": _png((5, 6, 8, 2), _unfiltered_rows(rgba[..., :3], [2] * 6)),
+        "16-bit": _png((5, 3, 16, 6), rows),
+        "text-chunk": _png((5, 6, 8, 6), rows, extra=[(b"tEXt", b"Comment\0hello")]),
+        "bad-crc": encode_png(rgba)[:-1] + bytes([encode_png(rgba)[-1] ^ 1]),
+        "long-stream": _png((5, 6, 8, 6), rows + b"\2" + bytes(20)),
+        "short-stream": _png((5, 6, 8, 6), rows[:-21]),
+    }[layout]
+    with contextlib.suppress(InvalidImage):  # Pillow's to say: the test is that it was given the PNG
+        decode_png(png)
+    assert pillow_opens == [png]
+
+
+def test_an_oversized_png_as_written_here_is_refused_before_inflating():
+    def inflater():
+        raise AssertionError("inflated")
+
+    header = struct.pack(">IIBBBBB", 5000, 1, 8, 6, 0, 0, 0)
+    png = encode_png(_image(shape=(1, 4, 4)))
+    png = png[:16] + header + struct.pack(">I", zlib.crc32(header, zlib.crc32(b"IHDR"))) + png[33:]
+    with pytest.raises(InvalidImage, match="larger"):
+        decode_png(png, inflater=inflater)
