@@ -1,4 +1,6 @@
-"""The correction field of the gradient-domain blend is the exact solution of its discrete problem."""
+"""The correction field of the gradient-domain blend is the exact solution of its discrete problem,
+to within 1/100 of a grey level (modes are dropped where below 1e-4 of their edge's data: the
+field is rounded into a uint8 tile)."""
 
 from __future__ import annotations
 
@@ -44,7 +46,7 @@ def test_the_field_matches_a_dense_solve_for_every_set_of_neighboured_edges(n, e
     data = {edge: rng.normal(0, 40, size=(3, n)) for edge in edges}
     field = harmonic_correction(data, n)
     assert field.dtype == np.float32 and field.shape == (3, n, n) and field.flags.c_contiguous
-    np.testing.assert_allclose(field, dense_solution(data, n), atol=1e-3)
+    np.testing.assert_allclose(field, dense_solution(data, n), atol=1e-2)
 
 
 def test_constant_data_on_every_edge_gives_that_constant_everywhere():
@@ -66,7 +68,7 @@ def test_a_large_field_stays_exact_where_it_is_cheap_to_check():
     laplacian = (
         field[:, 1:-1, :-2] + field[:, 1:-1, 2:] + field[:, :-2, 1:-1] + field[:, 2:, 1:-1] - 4 * field[:, 1:-1, 1:-1]
     )
-    assert np.abs(laplacian).max() < 2e-3
+    assert np.abs(laplacian).max() < 3e-2  # the dropped modes leave their 1e-4 where their blocks end
     # Along the left edge, the ghost column is the data: h[-1] = 4 h[0] - h[1] - h[up] - h[down].
     ghost = 4 * field[:, 1:-1, 0] - field[:, 1:-1, 1] - field[:, :-2, 0] - field[:, 2:, 0]
     np.testing.assert_allclose(ghost, data["left"][:, 1:-1], atol=2e-2)
