@@ -142,26 +142,43 @@ def keep_blocks(generated: np.ndarray, context: np.ndarray, tile_size: int) -> K
     # divide the window's half-tile cells, so a block whose grid is opaque lies in a KEEP cell.
     stride = max(d for d in range(1, max(1, block // 8) + 1) if block % d == 0)
     per_block = block // stride
-    opaque = context[::stride, ::stride, 3] == OPAQUE
-    keep = opaque.reshape(count, per_block, count, per_block).all(axis=(1, 3))
+    opaque = (context[::stride, ::stride, 3] == OPAQUE).view(np.uint8)
+    # einsum's reduction over the two inner axes is twice as fast as all(axis=(1, 3)).
+    keep = np.einsum("apbq->ab", opaque.reshape(count, per_block, count, per_block), dtype=np.uint32) == per_block**2
     rows, cols = np.nonzero(keep)
     if not len(rows):
         return KeepBlocks(np.zeros(0), np.zeros(0), np.zeros((0, 3)), np.zeros((0, 3)))
-    # Only the box around the KEEP blocks is summed: one or two neighbours fill a quarter to a
-    # half of the window, and the sums read every line of the sample grid they cover.
-    top, left = rows.min(), cols.min()
-    high, wide = rows.max() + 1 - top, cols.max() + 1 - left
-    box = (slice(top * block, (top + high) * block, stride), slice(left * block, (left + wide) * block, stride))
-    means = []
-    for image in (context, generated):
-        sample = image[box][..., :3]
-        # Rows of blocks first, over whole lines: ten times faster than one 5D sum.
-        sums = sample.reshape(high, per_block, wide * per_block * 3).sum(axis=1, dtype=np.uint32)
-        sums = sums.reshape(high, wide, per_block, 3).sum(axis=2)
-        means.append(sums[rows - top, cols - left].astype(np.float64) / (per_block * per_block))
+    sums: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
+    for top, high, left, wide in _bands(keep):
+        box = (slice(top * block, (top + high) * block, stride), slice(left * block, (left + wide) * block, stride))
+        inside = (rows >= top) & (rows < top + high)
+        for image, into in zip((context, generated), sums, strict=True):
+            sample = image[box][..., :3]
+            # Rows of blocks first, over whole lines: ten times faster than one 5D sum.
+            lines = sample.reshape(high, per_block, wide * per_block * 3).sum(axis=1, dtype=np.uint32)
+            band = np.einsum("hwpc->hwc", lines.reshape(high, wide, per_block, 3))
+            into.append(band[rows[inside] - top, cols[inside] - left])
+    real, painted = (np.concatenate(parts).astype(np.float64) / (per_block * per_block) for parts in sums)
     # The mean of a strided grid sits at the mean of its sample positions.
     centre = (per_block - 1) * stride / 2 - tile_size // 2
-    return KeepBlocks(rows * block + centre, cols * block + centre, means[0], means[1])
+    return KeepBlocks(rows * block + centre, cols * block + centre, real, painted)
+
+
+def _bands(keep: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """(top, height, left, width) in blocks of the boxes that cover the KEEP blocks, one per run of
+    block rows with the same first and last KEEP column: the neighbours above and the one to the
+    left are two bands, where one box around both would sum as many blocks again that are not KEEP."""
+    count = keep.shape[1]
+    bands: list[tuple[int, int, int, int]] = []
+    for row in np.flatnonzero(keep.any(axis=1)):
+        left = int(keep[row].argmax())
+        wide = count - int(keep[row, ::-1].argmax()) - left
+        if bands and bands[-1][0] + bands[-1][1] == row and bands[-1][2:] == (left, wide):
+            top, high, *_ = bands[-1]
+            bands[-1] = (top, high + 1, left, wide)
+        else:
+            bands.append((int(row), 1, left, wide))
+    return bands
 
 
 def context_drift(generated: np.ndarray, context: np.ndarray, tile_size: int) -> float:

@@ -389,3 +389,35 @@ def test_texture_that_does_not_continue_meets_the_neighbours_at_the_seam(make_wo
     faithful = world[H : H + 2 * T, H : H + 2 * T]
     kept = correct_seams(faithful, context, T).tile
     assert np.abs(_rgb(kept) - _rgb(truth)).mean() < 0.2
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [[(-1, 0)], [(0, -1), (-1, 0), (-1, -1), (1, -1)], [(-1, 0), (1, 0)], [(1, 1), (0, 1), (-1, -1)]],
+    ids=["left", "above-and-left", "left-and-right", "scattered"],
+)
+def test_the_keep_blocks_are_every_block_of_keep_pixels_with_both_images_means(cells):
+    # Each shape sums in one or more bands of block rows: the figures are a plain block walk's.
+    from engine._seam_score import _block, keep_blocks
+
+    size = 64
+    rng = np.random.default_rng(len(cells))
+    tiles = {cell: rng.integers(0, 256, (size, size, 4), dtype=np.uint8) for cell in cells}
+    context = build_context(tiles, (0, 0), size)
+    generated = rng.integers(0, 256, (2 * size, 2 * size, 4), dtype=np.uint8)
+    blocks = keep_blocks(generated, context, size)
+    block = _block(size)
+    expected = []
+    for row in range(2 * size // block):
+        for col in range(2 * size // block):
+            window = (slice(row * block, (row + 1) * block), slice(col * block, (col + 1) * block))
+            if (context[window][..., 3] == 255).all():
+                means = [image[window][..., :3].reshape(-1, 3).mean(axis=0) for image in (context, generated)]
+                expected.append(
+                    (row * block + (block - 1) / 2 - size // 2, col * block + (block - 1) / 2 - size // 2, *means)
+                )
+    assert len(expected) == len(blocks.rows) > 0
+    for index, (row, col, real, painted) in enumerate(expected):
+        assert (blocks.rows[index], blocks.cols[index]) == (row, col)
+        np.testing.assert_allclose(blocks.real[index], real)
+        np.testing.assert_allclose(blocks.painted[index], painted)
