@@ -407,15 +407,14 @@ def test_the_keep_blocks_are_every_block_of_keep_pixels_with_both_images_means(c
     generated = rng.integers(0, 256, (2 * size, 2 * size, 4), dtype=np.uint8)
     blocks = keep_blocks(generated, context, size)
     block = _block(size)
+    centre = (block - 1) / 2 - size // 2  # a block's centre, from the tile's top-left pixel
     expected = []
     for row in range(2 * size // block):
         for col in range(2 * size // block):
             window = (slice(row * block, (row + 1) * block), slice(col * block, (col + 1) * block))
             if (context[window][..., 3] == 255).all():
                 means = [image[window][..., :3].reshape(-1, 3).mean(axis=0) for image in (context, generated)]
-                expected.append(
-                    (row * block + (block - 1) / 2 - size // 2, col * block + (block - 1) / 2 - size // 2, *means)
-                )
+                expected.append((row * block + centre, col * block + centre, *means))
     assert len(expected) == len(blocks.rows) > 0
     for index, (row, col, real, painted) in enumerate(expected):
         assert (blocks.rows[index], blocks.cols[index]) == (row, col)
