@@ -192,7 +192,10 @@ def _edge_data(generated: np.ndarray, context: np.ndarray, tile_size: int, edge:
     if lines:
         deep = outer_band(context, tile_size, edge, min(2 * lines * (_NATURAL_SAMPLES + 1), half))[..., :3]
         # An edge-wide mean from every (T/128)th pixel along the edge: a quarter of the reads at T=512.
-        line_means = deep[:, :: max(1, tile_size // 128)].mean(axis=1, dtype=np.float64)
+        # Exact integer sums through einsum: a top or bottom edge's lines are rows, which mean()
+        # reduces three bytes at a time (0.22 against 0.11 ms at T=512; a left edge's 0.06 either way).
+        sampled = deep[:, :: max(1, tile_size // 128)]
+        line_means = np.einsum("lpc->lc", sampled, dtype=np.uint32) / sampled.shape[1]
         coarse = coarse - _own_step(painted, inside, real, line_means, lines)
     # The line-level rest: the tile's own first line against the neighbour's, beyond what the
     # coherent part explains, so that structure and texture meet the neighbour's pixels at the
