@@ -21,9 +21,10 @@ What it does:
 3. Before the rates, --warmup-steps steps a room (caches and workers warm), then an idle phase
    (--idle-seconds, the sockets open and nothing painted) gives the servers' CPU at rest
    (keep-alives, the loop probe, periodic tasks), and the mock's painting alone is timed in this
-   process (the median CPU of a call on a context with a neighbour, at T=--tile-size; for this
-   tree with the allocator setting its pixel workers have, a baseline's first and without), so
-   both are measured in the same hour as the tree they are set against.
+   process before and after each rate, the two averaged for it (the median CPU of a call on a
+   context with a neighbour, at T=--tile-size; for this tree with the allocator setting its pixel
+   workers have, a baseline's first and without), so both are measured in the same minutes as
+   the steps they are set against.
    Per rate: achieved steps/s, server CPU per committed step (the server processes and their
    children; in brackets the children alone, the pixel workers), the same net of the idle CPU
    over the phase's time, and that less the mock's painting (what a step costs the server
@@ -533,7 +534,10 @@ async def run_exquisite(tmp: Path, args, tree: Path | None = None) -> list[dict]
                 # Every room paints a few tiles first: each tree's caches, cached bases and workers
                 # are warm before anything is measured, so the first rate is not charged for them.
                 await run_phase(players, _WARMUP_RATE, args.warmup_steps * len(players) / _WARMUP_RATE)
-                mock_ms = mock_paint_ms(args.tile_size, as_workers_run_it=tree is None)
+                # Timed alone before and after each rate, and the two averaged: the host's speed
+                # drifts by 10-20% over minutes, and a figure taken once before the idle phase
+                # was as far from the rate's own as the margin being measured.
+                mock_before = mock_paint_ms(args.tile_size, as_workers_run_it=tree is None)
                 clock = CpuClock(pids)
                 await asyncio.sleep(args.idle_seconds)
                 idle_total, _, idle_wall = clock.lap()
@@ -547,6 +551,8 @@ async def run_exquisite(tmp: Path, args, tree: Path | None = None) -> list[dict]
                     elapsed = max(ended, time.perf_counter()) - started
                     rescraped = await scrape(front.url)
                     total, workers, wall = clock.lap()
+                    mock_after = mock_paint_ms(args.tile_size, as_workers_run_it=tree is None)
+                    mock_ms, mock_before = (mock_before + mock_after) / 2, mock_after
                     keys = [key for p, n in zip(players, seen, strict=True) for key, _ in p.committed[n:]]
                     per_step = 1000 / max(1, len(keys))
                     phases.append(
@@ -727,9 +733,10 @@ async def main() -> None:
                 f"  {bare_p99:6.1f} ms  {p99 / bare_p99:6.2f}"
             )
         share = phases[0].get("frames", (0.0, 0.0))
+        mocks = ", ".join(f"{phase['mock_ms']:.1f}" for phase in phases)
         print(
             f"  at rest: {phases[0]['idle_cpu'] * 100:.1f}% of a core;"
-            f" the mock's painting: {phases[0]['mock_ms']:.1f} ms of CPU a call"
+            f" the mock's painting, rate by rate: {mocks} ms of CPU a call"
         )
         print(f"  knee (p99 within 2x of the first rate's): {knee(phases) or 0:.1f} steps/s achieved")
         print(f"  progress frames: {share[0] * 100:.1f}% of watcher frames, {share[1] * 100:.1f}% of their bytes")
