@@ -19,12 +19,12 @@ What it does:
    from the commit to the last watcher of that event.
    Each rate runs --seconds, or longer where that gives fewer than --min-steps steps.
 3. Before the rates, --warmup-steps steps a room (caches and workers warm), then an idle phase
-   (--idle-seconds, the sockets open and nothing painted) gives the servers' CPU at rest
-   (keep-alives, the loop probe, periodic tasks), and the mock's painting alone is timed in this
-   process before and after each rate, the two averaged for it (the median CPU of a call on a
-   context with a neighbour, at T=--tile-size; for this tree with the allocator setting its pixel
-   workers have, a baseline's first and without), so both are measured in the same minutes as
-   the steps they are set against.
+   (--idle-seconds, the sockets open and nothing painted; again after the rates, the two
+   averaged) gives the servers' CPU at rest (keep-alives, the loop probe, periodic tasks), and
+   the mock's painting alone is timed in this process before and after each rate, the two
+   averaged for it (the median CPU of a call on a context with a neighbour, at T=--tile-size; for
+   this tree with the allocator setting its pixel workers have, a baseline's first and without),
+   so both are measured in the same minutes as the steps they are set against.
    Per rate: achieved steps/s, server CPU per committed step (the server processes and their
    children; in brackets the children alone, the pixel workers), the same net of the idle CPU
    over the phase's time, and that less the mock's painting (what a step costs the server
@@ -561,10 +561,8 @@ async def run_exquisite(tmp: Path, args, tree: Path | None = None) -> list[dict]
                             "steps": len(keys),
                             "achieved": len(keys) / elapsed,
                             "cpu_ms": [total * per_step, workers * per_step],
-                            # The CPU the servers spend at rest over the same time is not the steps'.
-                            "net_cpu_ms": (total - idle_total / idle_wall * wall) * per_step,
+                            "cpu_seconds": (total, wall, per_step),
                             "mock_ms": mock_ms,
-                            "idle_cpu": idle_total / idle_wall,
                             "keys": keys,
                             "pool_wait": bucket_p99(pool_wait_buckets(scraped), pool_wait_buckets(rescraped)),
                             "pixel_busy": pool_share(pixel_busy(scraped), pixel_busy(rescraped), elapsed),
@@ -573,7 +571,17 @@ async def run_exquisite(tmp: Path, args, tree: Path | None = None) -> list[dict]
                             "refused": sum(player.refused for player in players) - refused,
                         }
                     )
-                await asyncio.sleep(1.0)
+                # At rest again once the last steps are through, as the mock is timed: the CPU the
+                # servers spend at rest over a rate's time (the mean of the two) is not the steps'.
+                await asyncio.sleep(2.0)
+                clock.lap()
+                await asyncio.sleep(args.idle_seconds)
+                idle_after, _, idle_after_wall = clock.lap()
+                at_rest = (idle_total / idle_wall, idle_after / idle_after_wall)
+                for phase in phases:
+                    total, wall, per_step = phase.pop("cpu_seconds")
+                    phase["net_cpu_ms"] = (total - sum(at_rest) / 2 * wall) * per_step
+                    phase["at_rest"] = at_rest
                 latest, frames = await watchers.results()
             for phase in phases:
                 phase["latency"], phase["missing"] = summarise(latest, phase.pop("keys"), recipients)
@@ -678,7 +686,7 @@ async def main() -> None:
     )
     parser.add_argument("--tile-size", type=int, default=256)
     parser.add_argument("--warmup-steps", type=int, default=2, help="per room, before anything is measured")
-    parser.add_argument("--idle-seconds", type=float, default=10.0, help="the idle phase before the rates")
+    parser.add_argument("--idle-seconds", type=float, default=10.0, help="each idle phase, before and after the rates")
     parser.add_argument("--bus", choices=["memory", "redis", "two"], default="memory")
     parser.add_argument("--no-bare", action="store_true", help="skip the bare websockets baseline")
     parser.add_argument(
@@ -735,7 +743,8 @@ async def main() -> None:
         share = phases[0].get("frames", (0.0, 0.0))
         mocks = ", ".join(f"{phase['mock_ms']:.1f}" for phase in phases)
         print(
-            f"  at rest: {phases[0]['idle_cpu'] * 100:.1f}% of a core;"
+            f"  at rest: {phases[0]['at_rest'][0] * 100:.1f}% of a core before the rates,"
+            f" {phases[0]['at_rest'][1] * 100:.1f}% after;"
             f" the mock's painting, rate by rate: {mocks} ms of CPU a call"
         )
         print(f"  knee (p99 within 2x of the first rate's): {knee(phases) or 0:.1f} steps/s achieved")
