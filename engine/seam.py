@@ -11,7 +11,7 @@ pixel), so the tile keeps the generator's gradients; on every edge with a neighb
 just outside the tile is the neighbour's real pixels (Dirichlet), so the tile is pulled onto
 them; h is solved in closed form in the sine/cosine bases of the problem (engine._poisson: each
 edge's modes summed a block of lines at a time, about 1.1 ms a neighbour at T=512, to within
-1e-3 of a grey level). What h must make up on
+2e-3 of a grey level). What h must make up on
 an edge is the mismatch between the real neighbour and the generator's version of it, split in two:
 - the coherent part: the mismatch averaged over the 8 lines of the KEEP band next to the seam
   (a colour cast, a lighting gradient, a misplaced structure that crosses the seam), less the
