@@ -165,7 +165,7 @@ def test_png_writer_refuses_rows_that_do_not_continue_it():
         writer.finish()
 
 
-def _png(header: tuple[int, int, int, int], rows: bytes, *, extra: list[tuple[bytes, bytes]] = ()) -> bytes:
+def _png(header: tuple[int, int, int, int], rows: bytes, *, extra: tuple[tuple[bytes, bytes], ...] = ()) -> bytes:
     """A PNG of one IDAT holding `rows` (filter bytes included) as given, with `extra` chunks after IHDR."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
@@ -177,8 +177,9 @@ def _png(header: tuple[int, int, int, int], rows: bytes, *, extra: list[tuple[by
     return b"\x89PNG\r\n\x1a\n" + ihdr + middle + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
-def _unfiltered_rows(rgba: np.ndarray, filters: list[int]) -> bytes:
-    """Rows filtered with None (0), as another writer might, each row's filter byte from `filters`."""
+def _rows_as_they_are(rgba: np.ndarray, filters: list[int]) -> bytes:
+    """`rgba`'s rows as they are, each after the filter byte `filters` gives it: 0 (None) leaves
+    them the pixels, as another writer might; 2 (Up) makes them differences from the row above."""
     return b"".join(bytes([kind]) + row.tobytes() for kind, row in zip(filters, rgba, strict=True))
 
 
@@ -223,7 +224,7 @@ def test_the_stream_is_inflated_by_the_callers_inflater():
 )
 def test_rows_filtered_otherwise_are_pillows_to_read(pillow_opens, filters):
     rgba = _image(7, shape=(12, 10, 4))
-    png = _png((10, 12, 8, 6), _unfiltered_rows(rgba, filters))
+    png = _png((10, 12, 8, 6), _rows_as_they_are(rgba, filters))
     decoded = decode_png(png)
     assert pillow_opens == [png]
     # Pillow undoes the Up rows against what it decoded above them; the None rows are the bytes.
@@ -241,11 +242,11 @@ def test_rows_filtered_otherwise_are_pillows_to_read(pillow_opens, filters):
 )
 def test_any_other_png_is_pillows_to_read_or_refuse(pillow_opens, layout):
     rgba = _image(8, shape=(6, 5, 4))
-    rows = _unfiltered_rows(rgba, [2] * 6)  # the bytes taken as Up differences: any bytes are pixels
+    rows = _rows_as_they_are(rgba, [2] * 6)  # the bytes taken as Up differences: any bytes are pixels
     png = {
-        "rgb": _png((5, 6, 8, 2), _unfiltered_rows(rgba[..., :3], [2] * 6)),
+        "rgb": _png((5, 6, 8, 2), _rows_as_they_are(rgba[..., :3], [2] * 6)),
         "16-bit": _png((5, 3, 16, 6), rows),
-        "text-chunk": _png((5, 6, 8, 6), rows, extra=[(b"tEXt", b"Comment\0hello")]),
+        "text-chunk": _png((5, 6, 8, 6), rows, extra=((b"tEXt", b"Comment\0hello"),)),
         "bad-crc": encode_png(rgba)[:-1] + bytes([encode_png(rgba)[-1] ^ 1]),
         "long-stream": _png((5, 6, 8, 6), rows + b"\2" + bytes(20)),
         "short-stream": _png((5, 6, 8, 6), rows[:-21]),
