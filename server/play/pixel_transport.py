@@ -214,7 +214,8 @@ class Segments:
     def lend(self, conn: Connection, buffers: list[pickle.PickleBuffer], pid: int) -> Layout:
         """Writes the buffers into the segment kept for this answer (those of its Outputs are there
         already), or else a free segment of their size class (or a new one), and sends its
-        descriptor; the answer's message must follow at once. No buffers: no segment."""
+        descriptor if the loop has not mapped it yet; the answer's message must follow at once. No
+        buffers: no segment."""
         reserved, self._reserved = self._reserved, None
         if reserved is not None:
             segment, used = reserved
