@@ -16,8 +16,11 @@ What it does:
    processes. Each stamps the arrival of every `step.committed` frame against the event's `at`
    (the database's clock in TX2's statement of writes, which commits as it ends; with a
    --baseline-tree older than schema version 11, the clock at TX2's BEGIN), so the latency runs
-   from the commit to the last watcher of that event.
-   Each rate runs --seconds, or longer where that gives fewer than --min-steps steps.
+   from the commit to the last watcher of that event. Once its sockets are open, a watcher
+   process freezes its objects and turns its collector off: its own pauses (a full pass over 500
+   sockets' objects took ~40 ms) fell on the trees and the bare server alike, at random.
+   Each rate runs --seconds, or longer where that gives fewer than --min-steps steps. A p99 of a
+   few hundred steps moves run to run on two shared cores: judge a rate by several runs.
 3. Before the rates, --warmup-steps steps a room (caches and workers warm), then an idle phase
    (--idle-seconds, the sockets open and nothing painted; again after the rates, the two
    averaged) gives the servers' CPU at rest (keep-alives, the loop probe, periodic tasks), and
@@ -44,6 +47,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import re
@@ -126,6 +130,11 @@ async def watcher_main() -> None:
             readers.append(asyncio.create_task(read(ws, room)))
 
     await asyncio.gather(*(open_one(*item) for item in plan))
+    # A browser on another machine pauses on its own time, not the server's (the docstring, 2.).
+    # What a watcher allocates while it records is small and mostly freed by reference counting.
+    gc.collect()
+    gc.freeze()
+    gc.disable()
     print("ready", flush=True)
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, sys.stdin.readline)
